@@ -1,0 +1,240 @@
+/**
+ * The environment: attribute values set before init, then — built once at init — the identity,
+ * trust list, protocol and cipher policy and the TLS context every session reuses. Sessions that
+ * override context attributes (label, protocols, ciphers) get a context per distinct set of
+ * overrides, cached here, never one per connection.
+ */
+import { createHash, randomBytes, type X509Certificate } from "node:crypto";
+
+import { A } from "../attributes.js";
+import { RC } from "../codes.js";
+import { GskError } from "../errors.js";
+import { createTlsContext, type Identity, type TlsContext } from "../internal/node-tls.js";
+import { checkOwnIdentity } from "../trust/own-chain-check.js";
+import { V } from "../values.js";
+import { AttributeValues, gettableRow, parseValue, settableRow, type AttributeValue } from "./attribute-values.js";
+import { identitiesFor, resolveIdentity, splitLabels, type ResolvedIdentity } from "./identity.js";
+import { SessionCache } from "./session-cache.js";
+import { cipherPolicy, protocolPolicy } from "./tls-policy.js";
+
+export type EnvironmentState = "open" | "initialized" | "closed";
+
+/** Attributes that change the TLS context: a session overriding one gets its own (cached) context. */
+const CONTEXT_ATTRIBUTES: readonly number[] = [
+  A.GSK_KEYRING_LABEL,
+  A.GSK_KEYRING_LABEL_EX,
+  A.GSK_PROTOCOL_SSLV2,
+  A.GSK_PROTOCOL_SSLV3,
+  A.GSK_PROTOCOL_TLSV1,
+  A.GSK_PROTOCOL_TLSV10,
+  A.GSK_PROTOCOL_TLSV11,
+  A.GSK_PROTOCOL_TLSV12,
+  A.GSK_PROTOCOL_TLSV13,
+  A.GSK_V3_CIPHER_SPECS,
+  A.GSK_V3_CIPHER_SPECS_EX,
+  A.GSK_TLSV10_CIPHER_SPECS,
+  A.GSK_TLSV11_CIPHER_SPECS,
+  A.GSK_TLSV12_CIPHER_SPECS,
+  A.GSK_TLSV10_CIPHER_SPECS_EX,
+  A.GSK_TLSV11_CIPHER_SPECS_EX,
+  A.GSK_TLSV12_CIPHER_SPECS_EX,
+  A.GSK_TLSV13_CIPHER_SPECS_EX,
+];
+
+/** A TLS context and what it presents; servers with several certificates pick by SNI name. */
+export interface ContextEntry {
+  /** Which overrides built it ("" for the environment's own): part of the resumption cache key. */
+  readonly key: string;
+  readonly context: TlsContext;
+  readonly identities: readonly Identity[];
+  /** Server: the context for an SNI name when another certificate fits it better. */
+  readonly selectContext: ((servername: string) => TlsContext | undefined) | undefined;
+}
+
+export interface EnvironmentOptions {
+  /** Directory of the system store and application registry. */
+  readonly systemDirectory?: string | undefined;
+  /** 48 bytes of session-ticket keys shared by every server context (cluster workers). */
+  readonly ticketKeys?: Buffer | undefined;
+  /** Days before expiry from which init warns about its own certificate (default 30). */
+  readonly expiryWarningDays?: number | undefined;
+}
+
+let warnedRejectUnauthorized = false;
+
+export class EnvironmentCore {
+  state: EnvironmentState = "open";
+  readonly values = new AttributeValues();
+  /** Findings of the checks on the environment's own certificate at init. */
+  warnings: string[] = [];
+  private resolved: ResolvedIdentity | undefined;
+  private readonly contexts = new Map<string, ContextEntry>();
+  private sessionIdContext = "";
+  sessionCache = new SessionCache(0, 0);
+  /** Live sessions, for delayed close and for reload. */
+  readonly sessions = new Set<{ readonly id: number }>();
+  private closeCallbackFired = false;
+
+  constructor(readonly options: EnvironmentOptions = {}) {}
+
+  setAttribute(kind: "buffer" | "numeric" | "enum" | "callback", id: unknown, value: unknown): void {
+    if (this.state !== "open") {
+      throw new GskError(RC.GSK_INVALID_STATE, this.state === "closed" ? "the environment is closed" : "environment attributes can only be set before gsk_environment_init");
+    }
+    const row = settableRow(id, kind, "environment");
+    this.values.set(row.id, parseValue(row, value));
+  }
+
+  getAttribute(kind: "buffer" | "numeric" | "enum" | "callback", id: unknown): AttributeValue | undefined {
+    if (this.state === "closed") throw new GskError(RC.GSK_INVALID_HANDLE, "the environment is closed");
+    const row = gettableRow(id, kind);
+    if (row.scope === "get") throw new GskError(RC.GSK_ATTRIBUTE_INVALID_ID, `${row.name} is a session result: read it on a session handle after gsk_secure_soc_init`);
+    return this.values.get(row.id);
+  }
+
+  /** gsk_environment_init: resolves identity and policy and builds the shared context. */
+  async init(): Promise<void> {
+    if (this.state !== "open") throw new GskError(RC.GSK_INVALID_STATE, this.state === "closed" ? "the environment is closed" : "the environment is already initialized");
+    warnAboutRejectUnauthorized();
+    const resolved = await resolveIdentity(this.values, { systemDirectory: this.options.systemDirectory });
+    // An explicit label that does not exist is a configuration error now (407/428), as in GSKit.
+    if (resolved.explicitLabels) identitiesFor(resolved, resolved.labels);
+    this.resolved = resolved;
+    this.sessionIdContext = createHash("sha256")
+      .update(resolved.application?.id ?? resolved.store?.file ?? randomBytes(16).toString("hex"))
+      .digest("hex")
+      .slice(0, 32);
+    const entry = this.buildContext(this.values, "");
+    this.contexts.set("", entry);
+    this.warnings = this.checkOwnCertificates(entry.identities, resolved.anchors);
+    const lifetime = this.values.number(A.GSK_V3_SESSION_TIMEOUT) ?? resolved.application?.sessionLifetime ?? 86_400;
+    this.sessionCache = new SessionCache(lifetime, this.values.number(A.GSK_V3_SIDCACHE_SIZE) ?? 1024);
+    this.state = "initialized";
+  }
+
+  get identity(): ResolvedIdentity {
+    if (!this.resolved) throw new GskError(RC.GSK_INVALID_STATE, "the environment is not initialized");
+    return this.resolved;
+  }
+
+  /** The context for a session: the environment's own, or one cached per distinct override set. */
+  contextFor(sessionValues: AttributeValues): ContextEntry {
+    const overrides = sessionValues.ownIds().filter((id) => CONTEXT_ATTRIBUTES.includes(id)).sort((a, b) => a - b);
+    const key = overrides.map((id) => `${String(id)}=${String(sessionValues.get(id))}`).join(";");
+    let entry = this.contexts.get(key);
+    if (!entry) {
+      entry = this.buildContext(sessionValues, key);
+      this.contexts.set(key, entry);
+    }
+    return entry;
+  }
+
+  /** Drops every cached context so the next sessions build fresh ones (after a reload). */
+  replaceIdentity(resolved: ResolvedIdentity): void {
+    this.resolved = resolved;
+    this.contexts.clear();
+    this.contexts.set("", this.buildContext(this.values, ""));
+  }
+
+  private buildContext(values: AttributeValues, key: string): ContextEntry {
+    const resolved = this.identity;
+    const labelEx = values.string(A.GSK_KEYRING_LABEL_EX);
+    const label = values.string(A.GSK_KEYRING_LABEL);
+    const labels = labelEx !== undefined ? splitLabels(labelEx) : label !== undefined ? [label] : resolved.labels;
+    const identities = identitiesFor(resolved, labels);
+    const protocols = protocolPolicy(values);
+    const ciphers = cipherPolicy(values, protocols);
+    const application = resolved.application;
+    const base = {
+      anchors: resolved.anchors,
+      crls: resolved.crls,
+      minVersion: protocols.minVersion,
+      maxVersion: protocols.maxVersion,
+      ciphers: ciphers.ciphers,
+      ciphersuites: ciphers.ciphersuites,
+      sessionIdContext: this.sessionIdContext,
+      ticketKeys: this.options.ticketKeys,
+      ...(application?.sessionLifetime ? { sessionTimeout: application.sessionLifetime } : {}),
+    };
+    // OpenSSL keeps one certificate per key type in a context and picks it from what the peer
+    // supports; certificates of the same key type for different names need a context each.
+    const primary = onePerKeyType(identities);
+    const context = createTlsContext({ ...base, identities: primary });
+    let selectContext: ContextEntry["selectContext"];
+    if (identities.length > primary.length) {
+      const byName = new Map<string, TlsContext | undefined>();
+      selectContext = (servername: string) => {
+        if (!byName.has(servername)) {
+          const fitting = identities.filter((i) => i.chain[0]!.checkHost(servername, { subject: "never" }) !== undefined);
+          const chosen = onePerKeyType([...fitting, ...identities]);
+          const same = chosen.every((c, i) => c === primary[i]) && chosen.length === primary.length;
+          byName.set(servername, same ? undefined : createTlsContext({ ...base, identities: chosen }));
+        }
+        return byName.get(servername);
+      };
+    }
+    return { key, context, identities, selectContext };
+  }
+
+  private checkOwnCertificates(identities: readonly Identity[], anchors: readonly X509Certificate[]): string[] {
+    const sessionType = this.values.number(A.GSK_SESSION_TYPE) ?? V.GSK_CLIENT_SESSION;
+    const role = sessionType === V.GSK_CLIENT_SESSION ? "client" : "server";
+    const warnings: string[] = [];
+    for (const identity of identities) {
+      const { errors, warnings: found } = checkOwnIdentity({
+        key: identity.key,
+        chain: [...identity.chain],
+        anchors: [...anchors],
+        sessionType: role,
+        expiryWarningDays: this.options.expiryWarningDays ?? 30,
+      });
+      const first = errors[0];
+      if (first) throw new GskError(first.code, `certificate '${identity.label}': ${first.message}`);
+      for (const w of found) warnings.push(`certificate '${identity.label}': ${w.message}`);
+    }
+    for (const w of warnings) process.emitWarning(w, { code: "GSKIT_TLS_CERTIFICATE" });
+    return warnings;
+  }
+
+  /** gsk_environment_close: no new sessions; sessions already open keep working. */
+  close(): void {
+    if (this.state === "closed") throw new GskError(RC.GSK_INVALID_HANDLE, "the environment is already closed");
+    this.state = "closed";
+    this.sessionCache.clear();
+    this.fireCloseCallback();
+  }
+
+  private fireCloseCallback(): void {
+    if (this.closeCallbackFired) return;
+    this.closeCallbackFired = true;
+    const cb = this.values.get(A.GSK_ENVIRONMENT_CLOSE_CALLBACK);
+    if (typeof cb === "function") {
+      try {
+        (cb as (env: unknown) => void)(this);
+      } catch {
+        // a throwing callback must not turn a successful close into a failure
+      }
+    }
+  }
+}
+
+function onePerKeyType(identities: readonly Identity[]): Identity[] {
+  const seen = new Set<string>();
+  const out: Identity[] = [];
+  for (const identity of identities) {
+    const type = identity.key.asymmetricKeyType ?? "unknown";
+    if (seen.has(type)) continue;
+    seen.add(type);
+    out.push(identity);
+  }
+  return out;
+}
+
+function warnAboutRejectUnauthorized(): void {
+  if (warnedRejectUnauthorized || process.env["NODE_TLS_REJECT_UNAUTHORIZED"] !== "0") return;
+  warnedRejectUnauthorized = true;
+  process.emitWarning(
+    "NODE_TLS_REJECT_UNAUTHORIZED=0 is set: it turns off certificate verification for node:tls users in this process. gskit-tls ignores it and validates as configured; use GSK_SERVER_AUTH_PASSTHRU explicitly where validation must not fail the handshake.",
+    { code: "GSKIT_TLS_REJECT_UNAUTHORIZED" },
+  );
+}

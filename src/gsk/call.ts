@@ -1,0 +1,48 @@
+/**
+ * Every gsk_* function runs through here: a GskError becomes its number, anything else becomes
+ * GSK_INTERNAL_ERROR with the details published on diagnostics channel `gskit-tls:error`. So no
+ * gsk_* function ever throws or rejects, whatever it is given.
+ */
+import diagnostics from "node:diagnostics_channel";
+
+import { RC } from "../codes.js";
+import { GskError } from "../errors.js";
+
+const errorChannel = diagnostics.channel("gskit-tls:error");
+
+/** The last GskError of each calling function, for `gskx_last_error`. */
+let lastError: GskError | undefined;
+
+export function lastGskError(): GskError | undefined {
+  return lastError;
+}
+
+function toCode(fn: string, error: unknown): number {
+  if (error instanceof GskError) {
+    lastError = error;
+    if (errorChannel.hasSubscribers) errorChannel.publish({ function: fn, error });
+    return error.code;
+  }
+  const wrapped = new GskError(RC.GSK_INTERNAL_ERROR, `${fn}: unexpected failure: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+  lastError = wrapped;
+  if (errorChannel.hasSubscribers) errorChannel.publish({ function: fn, error: wrapped });
+  return RC.GSK_INTERNAL_ERROR;
+}
+
+export function callSync(fn: string, body: () => void): number {
+  try {
+    body();
+    return RC.GSK_OK;
+  } catch (error) {
+    return toCode(fn, error);
+  }
+}
+
+export async function callAsync(fn: string, body: () => Promise<void>): Promise<number> {
+  try {
+    await body();
+    return RC.GSK_OK;
+  } catch (error) {
+    return toCode(fn, error);
+  }
+}

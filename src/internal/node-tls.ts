@@ -1,0 +1,246 @@
+/**
+ * The only module that imports `node:tls`. It builds secure contexts and runs handshakes over a
+ * socket the caller already has, and exposes exactly what the core needs through `SecureChannel`,
+ * so no `node:tls` type leaks into the rest of the library.
+ *
+ * Two undocumented internals are used, each the same one Node's own code uses, and nothing else:
+ * - a server-side `TLSSocket` built directly (not through a listening `tls.Server`) never sets
+ *   `authorized`/`authorizationError`; Node's own server reads the verdict from
+ *   `_handle.verifyError()` in its `'secure'` handler, and so do we;
+ * - `'secure'` is the completion event of such a socket (documented from Node 22 on).
+ */
+import { X509Certificate, type KeyObject } from "node:crypto";
+import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import * as tls from "node:tls";
+
+import { RC } from "../codes.js";
+import { GskError } from "../errors.js";
+
+export type TlsVersion = "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
+
+/** One certificate a side can present: its key and its chain, leaf first. */
+export interface Identity {
+  readonly label: string;
+  readonly key: KeyObject;
+  readonly chain: readonly X509Certificate[];
+}
+
+export interface ContextOptions {
+  readonly identities: readonly Identity[];
+  readonly anchors: readonly X509Certificate[];
+  readonly crls: readonly Buffer[];
+  readonly minVersion: TlsVersion;
+  readonly maxVersion: TlsVersion;
+  /** OpenSSL cipher string for TLS ≤ 1.2 (may carry `@SECLEVEL=0`). */
+  readonly ciphers: string;
+  /** OpenSSL TLS 1.3 suite list. */
+  readonly ciphersuites: string;
+  /** Server contexts: required for resumption whenever client certificates are requested. */
+  readonly sessionIdContext?: string | undefined;
+  readonly sessionTimeout?: number | undefined;
+  readonly ticketKeys?: Buffer | undefined;
+}
+
+/** An opaque, reusable secure context: built once per environment (and per distinct override). */
+export class TlsContext {
+  /** @internal */
+  constructor(readonly native: tls.SecureContext, readonly options: ContextOptions) {}
+}
+
+export function createTlsContext(options: ContextOptions): TlsContext {
+  const keys = options.identities.map((i) => i.key.export({ format: "pem", type: "pkcs8" }) as string);
+  const certs = options.identities.map((i) => i.chain.map((c) => c.toString()).join(""));
+  try {
+    const native = tls.createSecureContext({
+      ...(keys.length > 0 ? { key: keys, cert: certs } : {}),
+      ca: options.anchors.map((c) => c.toString()),
+      ...(options.crls.length > 0 ? { crl: [...options.crls] } : {}),
+      minVersion: options.minVersion,
+      maxVersion: options.maxVersion,
+      // node:tls takes TLS 1.3 suites (TLS_*) and the TLS ≤ 1.2 list in one string.
+      ciphers: `${options.ciphersuites}:${options.ciphers}`,
+      ...(options.sessionIdContext !== undefined ? { sessionIdContext: options.sessionIdContext } : {}),
+      ...(options.sessionTimeout !== undefined ? { sessionTimeout: options.sessionTimeout } : {}),
+      ...(options.ticketKeys !== undefined ? { ticketKeys: options.ticketKeys } : {}),
+    });
+    return new TlsContext(native, options);
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? "";
+    if (code.includes("NO_CIPHER_MATCH") || code === "ERR_SSL_NO_CIPHER_MATCH") {
+      throw new GskError(RC.GSK_ERROR_NO_CIPHERS, "no cipher suite in the configured lists is available in this runtime", { cause: error });
+    }
+    if (code.includes("CRL") || /crl/i.test((error as Error).message)) {
+      throw new GskError(RC.GSK_IBMI_ERROR_CRL_INVALID, `a CRL in force could not be parsed: ${(error as Error).message}`, { cause: error });
+    }
+    if (code === "ERR_OSSL_X509_KEY_VALUES_MISMATCH") {
+      throw new GskError(RC.GSK_ERROR_BAD_CERTIFICATE, `the private key of '${options.identities.map((i) => i.label).join("', '")}' does not match its certificate`, { cause: error });
+    }
+    throw new GskError(RC.GSK_ERROR_INITIALIZATION_FAILED, `the TLS context could not be built: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** The versions this runtime's OpenSSL can negotiate at all. */
+export function runtimeSupports(version: TlsVersion): boolean {
+  return ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"].includes(version);
+}
+
+/** A peer certificate as node:tls gives it (legacy object), reduced to the DER chain. */
+interface LegacyCert {
+  raw?: Buffer;
+  issuerCertificate?: LegacyCert;
+}
+
+function chainFromLegacy(cert: LegacyCert | undefined): Buffer[] {
+  const out: Buffer[] = [];
+  const seen = new Set<LegacyCert>();
+  for (let c = cert; c && c.raw && !seen.has(c); c = c.issuerCertificate) {
+    seen.add(c);
+    out.push(c.raw);
+  }
+  return out;
+}
+
+/**
+ * What the core sees of one TLS connection. `stream` is the TLS socket as a plain Duplex (for
+ * reading, writing and events); the methods answer what the handshake produced.
+ */
+export class SecureChannel {
+  private peerX509: X509Certificate | undefined | null = null;
+  private capturedChain: Buffer[] | undefined;
+
+  private constructor(
+    private readonly socket: tls.TLSSocket,
+    readonly role: "client" | "server",
+    private readonly raw: Duplex,
+  ) {}
+
+  get stream(): Duplex {
+    return this.socket;
+  }
+
+  /**
+   * Starts a client handshake over `raw`. Name checks are the library's own (RFC 6125, every
+   * handshake), so node:tls's are turned off; verification runs inside OpenSSL and its verdict
+   * is read at `'secureConnect'`, never enforced by node:tls (so the precise reason is kept).
+   */
+  static connect(raw: Duplex, context: TlsContext, options: { servername?: string | undefined; session?: Buffer | undefined; wantSession: boolean }): SecureChannel {
+    let channel: SecureChannel | undefined;
+    const socket = tls.connect({
+      socket: raw,
+      secureContext: context.native,
+      ...(options.servername !== undefined ? { servername: options.servername } : {}),
+      ...(options.session !== undefined ? { session: options.session } : {}),
+      rejectUnauthorized: false,
+      // node:tls hands the parsed chain to this hook on full handshakes: keep it, so the chain is
+      // parsed once, and answer "no objection" since the library checks names itself.
+      checkServerIdentity: (_host: string, cert: LegacyCert) => {
+        if (channel) channel.capturedChain = chainFromLegacy(cert);
+        return undefined;
+      },
+    });
+    channel = new SecureChannel(socket, "client", raw);
+    // The 'session' listener must exist before the ticket arrives, or node:tls never asks for it.
+    if (options.wantSession) socket.on("session", () => undefined);
+    return channel;
+  }
+
+  /** Starts a server handshake over `raw`; completion is the `'secure'` event. */
+  static accept(
+    raw: Duplex,
+    context: TlsContext,
+    options: { requestCert: boolean; selectContext?: ((servername: string) => TlsContext | undefined) | undefined },
+  ): SecureChannel {
+    const select = options.selectContext;
+    const socket = new tls.TLSSocket(raw, {
+      isServer: true,
+      secureContext: context.native,
+      requestCert: options.requestCert,
+      rejectUnauthorized: false,
+      ...(select
+        ? {
+            SNICallback: (name: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => {
+              cb(null, (select(name) ?? context).native);
+            },
+          }
+        : {}),
+    });
+    return new SecureChannel(socket, "server", raw);
+  }
+
+  /** Event to wait for to know the handshake completed. */
+  get completionEvent(): "secureConnect" | "secure" {
+    return this.role === "client" ? "secureConnect" : "secure";
+  }
+
+  protocol(): string | null {
+    return this.socket.getProtocol();
+  }
+
+  cipher(): { standardName: string; name: string } {
+    const c = this.socket.getCipher();
+    return { standardName: c.standardName, name: c.name };
+  }
+
+  reused(): boolean {
+    return this.socket.isSessionReused();
+  }
+
+  /** OpenSSL's verdict on the peer chain (an X509 verify code name), or undefined if it verified. */
+  verifyErrorCode(): string | undefined {
+    if (this.role === "client") return this.socket.authorizationError ? String(this.socket.authorizationError as unknown as string) : undefined;
+    const handle = (this.socket as unknown as { _handle?: { verifyError?: () => Error | null } })._handle;
+    const error = handle?.verifyError?.();
+    return error ? (error as Error & { code: string }).code : undefined;
+  }
+
+  /** The peer's certificate, taken once (node:tls answers only the first call). */
+  peerCertificate(): X509Certificate | undefined {
+    if (this.peerX509 === null) {
+      if (this.capturedChain && this.capturedChain.length > 0) this.peerX509 = new X509Certificate(this.capturedChain[0]!);
+      else this.peerX509 = this.socket.getPeerX509Certificate();
+    }
+    return this.peerX509;
+  }
+
+  /** The chain as node:tls saw it, leaf first (client: the chain captured at verification). */
+  peerChain(): X509Certificate[] {
+    if (this.capturedChain) return this.capturedChain.map((d) => new X509Certificate(d));
+    const leaf = this.peerCertificate();
+    return leaf ? [leaf] : [];
+  }
+
+  localCertificate(): X509Certificate | undefined {
+    return this.socket.getX509Certificate();
+  }
+
+  session(): Buffer | undefined {
+    return this.socket.getSession();
+  }
+
+  servername(): string | undefined {
+    const name = (this.socket as unknown as { servername?: string | false | null }).servername;
+    return typeof name === "string" ? name : undefined;
+  }
+
+  /** TLS 1.2 renegotiation; TLS 1.3 has none. */
+  renegotiate(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const started = this.socket.renegotiate({ rejectUnauthorized: false }, (err) => (err ? reject(err) : resolve()));
+      if (!started) reject(new GskError(RC.GSK_ERROR_NOT_SSLV3, "renegotiation could not be started"));
+    });
+  }
+
+  /** Ends with a TCP reset when the transport is a TCP socket: the peer then sees ECONNRESET. */
+  resetAndDestroy(): void {
+    const raw = this.raw as Partial<Socket>;
+    if (typeof raw.resetAndDestroy === "function" && !raw.destroyed) {
+      try {
+        raw.resetAndDestroy();
+      } catch {
+        // the TLS wrap may already own the handle; destroying below ends it either way
+      }
+    }
+    this.socket.destroy();
+  }
+}

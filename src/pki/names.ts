@@ -109,7 +109,9 @@ export function parseDn(dn: string): Rdn[] {
       // Unescaped trailing spaces are separators' padding, not part of the value (RFC 4514).
       value = Buffer.from(bytes.slice(0, bytes.length - trailingSpaces)).toString("utf8");
     }
-    current.push({ type: spec ? spec.names[0]! : oid, oid, value });
+    // An attribute written as a dotted OID still gets its short name when the OID is a known one.
+    const known = spec ?? BY_OID.get(oid);
+    current.push({ type: known ? known.names[0]! : oid, oid, value });
     const sep = dn[i];
     if (sep === "+") {
       i++;

@@ -342,13 +342,16 @@ export class SessionCore {
         if (done) return;
         done = true;
         clearTimeout(timer);
-        stream.off("session", finish);
+        stream.off("session", later);
         if (inbound.available === 0 && inbound.end) reject(this.refusedAfterHandshake(inbound.end.kind === "error" ? inbound.end.error : undefined));
         else resolve();
       };
+      // The verdict is taken outside node:tls's own callbacks: a write issued from within the
+      // 'session' callback (still inside OpenSSL's read) is silently lost (seen on Node 20.20).
+      const later = (): void => void setImmediate(finish);
       const timer = setTimeout(finish, REFUSAL_WINDOW_MS);
-      stream.once("session", finish);
-      void inbound.wait(0).then(finish);
+      stream.once("session", later);
+      void inbound.wait(0).then(later);
     });
   }
 

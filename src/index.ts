@@ -42,6 +42,11 @@ export {
 export type { CertDataElement as gsk_cert_data_elem } from "./core/cert-info.js";
 export type { ValidationCallback as validationCallBack } from "./core/attribute-values.js";
 
+// --- the idiomatic layer ---
+export { Environment, TlsServer, connect, createServer, type ConnectOptions } from "./api/environment.js";
+export { Session } from "./api/session.js";
+export type { EnvironmentOptions, KeyStoreOptions, SessionOptions } from "./api/options.js";
+
 // --- errors ---
 export { GskError, isGskError, type GskErrorOptions } from "./errors.js";
 export type { GskCategory } from "./codes.js";

@@ -8,7 +8,16 @@ import { sessionOf } from "./handles.js";
  * fallback that names the number.
  */
 export function gsk_strerror(gsk_return_value: unknown): string {
-  return typeof gsk_return_value === "number" ? returnCodeText(gsk_return_value) : `Unknown GSKit return code ${String(gsk_return_value)}.`;
+  return typeof gsk_return_value === "number" ? returnCodeText(gsk_return_value) : `Unknown GSKit return code ${shown(gsk_return_value)}.`;
+}
+
+/** String(value) throws for objects without a usable toString (Object.create(null)); strerror must not. */
+function shown(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
 }
 
 /**

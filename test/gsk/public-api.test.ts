@@ -1,0 +1,390 @@
+/**
+ * The public API of the package's main entry (spec §1, §2, §5): the runtime exports are pinned
+ * by name, so a removal or rename — which breaks every port written against IBM's names — is a
+ * deliberate edit of this file, never a side effect.
+ */
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+
+import { ATTRIBUTES, attributeConstantNames, type AttributeRow } from "../../src/attributes.js";
+import { RETURN_CODES, constantNames, type ReturnCodeRow } from "../../src/codes.js";
+import * as api from "../../src/index.js";
+import { Environment, GskError, isGskError } from "../../src/index.js";
+import { VALUES, valueConstantNames, type ValueRow } from "../../src/values.js";
+
+const exported = api as unknown as Record<string, unknown>;
+
+/** Functions and classes, written by hand. */
+const FUNCTIONS_AND_CLASSES = [
+  "Environment",
+  "GskError",
+  "QsoCreateIOCompletionPort",
+  "QsoDestroyIOCompletionPort",
+  "QsoWaitForIOCompletion",
+  "Session",
+  "TlsServer",
+  "connect",
+  "createServer",
+  "gsk_attribute_get_buffer",
+  "gsk_attribute_get_cert_info",
+  "gsk_attribute_get_enum",
+  "gsk_attribute_get_numeric_value",
+  "gsk_attribute_set_buffer",
+  "gsk_attribute_set_callback",
+  "gsk_attribute_set_enum",
+  "gsk_attribute_set_numeric_value",
+  "gsk_environment_close",
+  "gsk_environment_init",
+  "gsk_environment_open",
+  "gsk_secure_soc_close",
+  "gsk_secure_soc_init",
+  "gsk_secure_soc_misc",
+  "gsk_secure_soc_open",
+  "gsk_secure_soc_read",
+  "gsk_secure_soc_startInit",
+  "gsk_secure_soc_startRecv",
+  "gsk_secure_soc_startSend",
+  "gsk_secure_soc_write",
+  "gsk_strerror",
+  "gskx_errno",
+  "gskx_last_error",
+  "isGskError",
+  "ref",
+];
+
+/** Constants, generated from the tables (sorted). */
+const CONSTANTS = [
+  "CERT_BASIC_CONSTRAINTS_CA", "CERT_BASIC_CONSTRAINTS_PATH_LENGTH_CONSTRAINT", "CERT_BODY_BASE64",
+  "CERT_BODY_DER", "CERT_CERTIFICATE_POLICY_POLICYIDENTIFIER", "CERT_COMMON_NAME", "CERT_COUNTRY",
+  "CERT_CRL_DISTRIBUTION_POINTS_DISTRIBUTIONPOINTNAME", "CERT_DN_DER", "CERT_DN_PRINTABLE", "CERT_EMAIL",
+  "CERT_FINGERPRINT", "CERT_FINGERPRINT_ALGORITHM", "CERT_ISSUER_COMMON_NAME", "CERT_ISSUER_COUNTRY",
+  "CERT_ISSUER_DN_DER", "CERT_ISSUER_DN_PRINTABLE", "CERT_ISSUER_EMAIL", "CERT_ISSUER_LOCALITY",
+  "CERT_ISSUER_ORG", "CERT_ISSUER_ORG_UNIT", "CERT_ISSUER_POSTAL_CODE", "CERT_ISSUER_STATE_OR_PROVINCE",
+  "CERT_ISSUER_UNIQUEID", "CERT_KEY_USAGE", "CERT_LOCALITY", "CERT_ORG", "CERT_ORG_UNIT", "CERT_POSTAL_CODE",
+  "CERT_PUBLIC_KEY", "CERT_PUBLIC_KEY_ALGORITHM", "CERT_PUBLIC_KEY_SIZE", "CERT_SERIAL_NUMBER",
+  "CERT_SIGNATURE_ALGORITHM", "CERT_STATE_OR_PROVINCE", "CERT_SUBJECT_ALTERNATIVE_NAME_DIRECTORYNAME",
+  "CERT_SUBJECT_ALTERNATIVE_NAME_DNSNAME", "CERT_SUBJECT_ALTERNATIVE_NAME_IPADDRESS",
+  "CERT_SUBJECT_ALTERNATIVE_NAME_RFC822NAME", "CERT_SUBJECT_ALTERNATIVE_NAME_URI", "CERT_SUBJECT_UNIQUEID",
+  "CERT_VALID_FROM", "CERT_VALID_FROM_EX", "CERT_VALID_TO", "CERT_VALID_TO_EX", "CERT_VERSION",
+  "GSKSECURESOCSTARTINIT", "GSKSECURESOCSTARTRECV", "GSKSECURESOCSTARTSEND", "GSKX_ALLOWED_PEER_NAMES",
+  "GSKX_CLOSE_NOTIFY_RECEIVED", "GSKX_CRL_FILE", "GSKX_ERROR_PEER_NAME_MISMATCH",
+  "GSKX_ERROR_PEER_REFUSED_CERTIFICATE", "GSKX_KEEP_SOCKET_OPEN", "GSKX_PEER_NAME", "GSKX_STRICT_EOF",
+  "GSKX_TRUST_FILE", "GSK_AES_SUPPORT", "GSK_AES_UNSUPPORTED", "GSK_ALLOW_UNAUTHENTICATED_RESUME",
+  "GSK_API_NOT_AVAILABLE", "GSK_AS400_APPLICATION_ID", "GSK_AS400_ASYNCHRONOUS_RECV",
+  "GSK_AS400_ASYNCHRONOUS_SEND", "GSK_AS400_ASYNCHRONOUS_SOC_INIT", "GSK_AS400_CLIENT_AUTH_REQUIRED",
+  "GSK_AS400_ERROR_ALREADY_SECURE", "GSK_AS400_ERROR_BAD_SOCKET_DESCRIPTOR",
+  "GSK_AS400_ERROR_CERTIFICATE_REVOKED", "GSK_AS400_ERROR_CLOSED", "GSK_AS400_ERROR_CRL_INVALID",
+  "GSK_AS400_ERROR_INVALID_IOCOMPLETIONPORT", "GSK_AS400_ERROR_INVALID_OVERLAPPEDIO_T",
+  "GSK_AS400_ERROR_INVALID_POINTER", "GSK_AS400_ERROR_NOT_REGISTERED", "GSK_AS400_ERROR_NOT_TCP",
+  "GSK_AS400_ERROR_NOT_TRUSTED_ROOT", "GSK_AS400_ERROR_NO_ACCESS",
+  "GSK_AS400_ERROR_NO_CERTIFICATE_AUTHORITIES", "GSK_AS400_ERROR_NO_INITIALIZE",
+  "GSK_AS400_ERROR_PASSWORD_EXPIRED", "GSK_AS400_ERROR_TIMED_OUT", "GSK_AS400_READ_TIMEOUT",
+  "GSK_AS400_SERVER_AUTH_REQUIRED", "GSK_ATTRIBUTE_INVALID_ENUMERATION", "GSK_ATTRIBUTE_INVALID_ID",
+  "GSK_ATTRIBUTE_INVALID_LENGTH", "GSK_ATTRIBUTE_INVALID_NUMERIC_VALUE", "GSK_ATTRIBUTE_INVALID_SID_CACHE",
+  "GSK_BAD_FORMAT_OR_INVALID_PASSWORD", "GSK_CERTIFICATE_CHAIN_SENT_VIA_SSL", "GSK_CERTIFICATE_NOT_AVAILABLE",
+  "GSK_CERTIFICATE_VALIDATION_CODE", "GSK_CERTREQ_DNLIST_ENABLE", "GSK_CERT_VALIDATION_CALLBACK",
+  "GSK_CIPHER_INVALID_WHEN_FIPS_MODE_ON", "GSK_CIPHER_INVALID_WHEN_SUITEB_MODE_ON",
+  "GSK_CIPHER_SESSION_RESET", "GSK_CLIENT_AUTH_FULL", "GSK_CLIENT_AUTH_PASSTHRU", "GSK_CLIENT_AUTH_TYPE",
+  "GSK_CLIENT_CERT_CALLBACK", "GSK_CLIENT_SESSION", "GSK_CLOSE_FAILED", "GSK_COMPLETED_CERTIFICATE_CHAIN",
+  "GSK_CONFLICTING_ATTRIBUTE_SETTING", "GSK_CONFLICTING_VALIDATION_SETTING", "GSK_CONNECT_CIPHER_SPEC",
+  "GSK_CONNECT_CIPHER_SPEC_EX", "GSK_CONNECT_COMPRESSION", "GSK_CONNECT_SEC_TYPE",
+  "GSK_CRL_CACHE_ENTRY_LIFETIME", "GSK_CRL_CACHE_SIZE", "GSK_CSP_NAME", "GSK_CSP_OPEN_ERROR",
+  "GSK_DELAYED_ENVIRONMENT_CLOSE", "GSK_END_ENTITY_CERTIFICATE", "GSK_ENVIRONMENT_CLOSE_CALLBACK",
+  "GSK_ENVIRONMENT_CLOSE_OPTIONS", "GSK_ERROR_ASN", "GSK_ERROR_BAD_CERT", "GSK_ERROR_BAD_CERTIFICATE",
+  "GSK_ERROR_BAD_CERT_SIG", "GSK_ERROR_BAD_DATE", "GSK_ERROR_BAD_INDEX", "GSK_ERROR_BAD_KEYFILE_LABEL",
+  "GSK_ERROR_BAD_KEYFILE_PASSWORD", "GSK_ERROR_BAD_KEY_LEN_FOR_EXPORT", "GSK_ERROR_BAD_MAC",
+  "GSK_ERROR_BAD_MESSAGE", "GSK_ERROR_BAD_PEER", "GSK_ERROR_BAD_SEC_TYPE",
+  "GSK_ERROR_BAD_SEC_TYPE_COMBINATION", "GSK_ERROR_BAD_TLSV11_CIPHER", "GSK_ERROR_BAD_V2_CIPHER",
+  "GSK_ERROR_BAD_V3_CIPHER", "GSK_ERROR_CERT_VALIDATION", "GSK_ERROR_CRYPTO", "GSK_ERROR_EMPTY_DATA_SEGMENT",
+  "GSK_ERROR_FIPS_NO_SUPPORTED", "GSK_ERROR_HANDLE_CREATION_FAILED", "GSK_ERROR_INCORRECT_SESSION_TYPE",
+  "GSK_ERROR_INITIALIZATION_FAILED", "GSK_ERROR_INVALID_V2_HEADER", "GSK_ERROR_IO", "GSK_ERROR_LDAP",
+  "GSK_ERROR_LDAP_INVALID_CREDENTIALS", "GSK_ERROR_LDAP_NOT_AVAILABLE", "GSK_ERROR_LDAP_NO_SUCH_OBJECT",
+  "GSK_ERROR_LOAD_GSKLIB", "GSK_ERROR_NOT_SSLV3", "GSK_ERROR_NO_CERTIFICATE", "GSK_ERROR_NO_CIPHERS",
+  "GSK_ERROR_NO_PRIVATE_KEY", "GSK_ERROR_NO_READ_FUNCTION", "GSK_ERROR_NO_RI_INDICATION",
+  "GSK_ERROR_NO_WRITE_FUNCTION", "GSK_ERROR_PERMISSION_DENIED", "GSK_ERROR_PKCS11_DEVICE",
+  "GSK_ERROR_PKCS11_DEVICE_SEVERE", "GSK_ERROR_PKCS11_LIBRARY_NOTLOADED",
+  "GSK_ERROR_PKCS11_TOKEN_BADPASSWORD", "GSK_ERROR_PKCS11_TOKEN_LABELMISMATCH",
+  "GSK_ERROR_PKCS11_TOKEN_NOTPRESENT", "GSK_ERROR_SELF_SIGNED", "GSK_ERROR_SEQNUM_EXHAUSTED",
+  "GSK_ERROR_SOCKET_CLOSED", "GSK_ERROR_SSL_CLOSED", "GSK_ERROR_UNKNOWN_ERROR", "GSK_ERROR_UNSUPPORTED",
+  "GSK_ERROR_UNSUPPORTED_CERTIFICATE_TYPE", "GSK_EXTENDED_RENEGOTIATION_CRITICAL_CLIENT",
+  "GSK_EXTENDED_RENEGOTIATION_CRITICAL_SERVER", "GSK_FALSE", "GSK_FD",
+  "GSK_FIPS_CIPHER_INVALID_WHEN_FIPS_MODE_OFF", "GSK_HANDSHAKE_TIMEOUT", "GSK_IBMI_APPLICATION_ID",
+  "GSK_IBMI_ASYNCHRONOUS_RECV", "GSK_IBMI_ASYNCHRONOUS_SEND", "GSK_IBMI_ASYNCHRONOUS_SOC_INIT",
+  "GSK_IBMI_CLIENT_AUTH_REQUIRED", "GSK_IBMI_ERROR_ALREADY_SECURE", "GSK_IBMI_ERROR_BAD_SOCKET_DESCRIPTOR",
+  "GSK_IBMI_ERROR_CERTIFICATE_REVOKED", "GSK_IBMI_ERROR_CLOSED", "GSK_IBMI_ERROR_CRL_INVALID",
+  "GSK_IBMI_ERROR_INVALID_IOCOMPLETIONPORT", "GSK_IBMI_ERROR_INVALID_OVERLAPPEDIO_T",
+  "GSK_IBMI_ERROR_INVALID_POINTER", "GSK_IBMI_ERROR_NOT_REGISTERED", "GSK_IBMI_ERROR_NOT_TCP",
+  "GSK_IBMI_ERROR_NOT_TRUSTED_ROOT", "GSK_IBMI_ERROR_NO_ACCESS", "GSK_IBMI_ERROR_NO_CERTIFICATE_AUTHORITIES",
+  "GSK_IBMI_ERROR_NO_INITIALIZE", "GSK_IBMI_ERROR_PASSWORD_EXPIRED", "GSK_IBMI_ERROR_TIMED_OUT",
+  "GSK_IBMI_READ_TIMEOUT", "GSK_IBMI_SERVER_AUTH_REQUIRED", "GSK_INSUFFICIENT_STORAGE", "GSK_INTERNAL_ERROR",
+  "GSK_INVALID_BUFFER_SIZE", "GSK_INVALID_HANDLE", "GSK_INVALID_PARAMETER", "GSK_INVALID_STATE",
+  "GSK_IO_CALLBACK", "GSK_KEYFILE_CERT_EXPIRED", "GSK_KEYFILE_DUPLICATE_KEY", "GSK_KEYFILE_DUPLICATE_LABEL",
+  "GSK_KEYFILE_INVALID_FORMAT", "GSK_KEYFILE_IO_ERROR", "GSK_KEYRING_FILE", "GSK_KEYRING_LABEL",
+  "GSK_KEYRING_LABEL_EX", "GSK_KEYRING_OPEN_ERROR", "GSK_KEYRING_PW", "GSK_KEYRING_STASH_FILE",
+  "GSK_KEY_LABEL_NOT_FOUND", "GSK_LAST_VALIDATION_ERROR", "GSK_LDAP_FAILOVER_RECONNECTION_PERIOD",
+  "GSK_LDAP_REQUIRED_AT_INIT", "GSK_LDAP_SERVER", "GSK_LDAP_SERVER_INDEX", "GSK_LDAP_SERVER_PORT",
+  "GSK_LDAP_USER", "GSK_LDAP_USER_PW", "GSK_LOCAL_CERT_INFO", "GSK_MISC_INVALID_ID",
+  "GSK_NORMAL_ENVIRONMENT_CLOSE", "GSK_NO_KEYFILE_PASSWORD", "GSK_NO_RENEGOTIATION", "GSK_NO_VALIDATION",
+  "GSK_NULL", "GSK_OCSP_CLIENT_CACHE_SIZE", "GSK_OCSP_ENABLE", "GSK_OCSP_MAX_RESPONSE_SIZE",
+  "GSK_OCSP_NONCE_CHECK_ENABLE", "GSK_OCSP_NONCE_GENERATION_ENABLE", "GSK_OCSP_NONCE_SIZE",
+  "GSK_OCSP_PROXY_SERVER_NAME", "GSK_OCSP_PROXY_SERVER_PORT", "GSK_OCSP_REQUEST_SIGALG",
+  "GSK_OCSP_REQUEST_SIGKEYLABEL", "GSK_OCSP_RETRIEVE_VIA_GET", "GSK_OCSP_TIMEOUT", "GSK_OCSP_URL", "GSK_OK",
+  "GSK_OPEN_CIPHER_ERROR", "GSK_OS400_APPLICATION_ID", "GSK_OS400_ASYNCHRONOUS_RECV",
+  "GSK_OS400_ASYNCHRONOUS_SEND", "GSK_OS400_ASYNCHRONOUS_SOC_INIT", "GSK_OS400_CLIENT_AUTH_REQUIRED",
+  "GSK_OS400_ERROR_ALREADY_SECURE", "GSK_OS400_ERROR_BAD_SOCKET_DESCRIPTOR",
+  "GSK_OS400_ERROR_CERTIFICATE_REVOKED", "GSK_OS400_ERROR_CLOSED", "GSK_OS400_ERROR_CRL_INVALID",
+  "GSK_OS400_ERROR_INVALID_IOCOMPLETIONPORT", "GSK_OS400_ERROR_INVALID_OVERLAPPEDIO_T",
+  "GSK_OS400_ERROR_INVALID_POINTER", "GSK_OS400_ERROR_NOT_REGISTERED", "GSK_OS400_ERROR_NOT_TCP",
+  "GSK_OS400_ERROR_NOT_TRUSTED_ROOT", "GSK_OS400_ERROR_NO_ACCESS",
+  "GSK_OS400_ERROR_NO_CERTIFICATE_AUTHORITIES", "GSK_OS400_ERROR_NO_INITIALIZE",
+  "GSK_OS400_ERROR_PASSWORD_EXPIRED", "GSK_OS400_ERROR_TIMED_OUT", "GSK_OS400_READ_TIMEOUT",
+  "GSK_OS400_SERVER_AUTH_REQUIRED", "GSK_PARTNER_CERT_INFO", "GSK_PEERID_LENGTH_ERROR",
+  "GSK_PEERID_NOT_SET_ERROR", "GSK_PENDING_CLOSE_ERROR", "GSK_PKCS11_CALLBACK", "GSK_PKCS11_DRIVER_PATH",
+  "GSK_PKCS11_TOKEN_LABEL", "GSK_PKCS11_TOKEN_PWD", "GSK_PROTOCOL_SSLV2", "GSK_PROTOCOL_SSLV2_OFF",
+  "GSK_PROTOCOL_SSLV2_ON", "GSK_PROTOCOL_SSLV3", "GSK_PROTOCOL_SSLV3_OFF", "GSK_PROTOCOL_SSLV3_ON",
+  "GSK_PROTOCOL_TLSV1", "GSK_PROTOCOL_TLSV10", "GSK_PROTOCOL_TLSV11", "GSK_PROTOCOL_TLSV12",
+  "GSK_PROTOCOL_TLSV13", "GSK_PROTOCOL_TLSV1_OFF", "GSK_PROTOCOL_TLSV1_ON", "GSK_PROTOCOL_USED",
+  "GSK_PROTOCOL_USED_SSLV2", "GSK_PROTOCOL_USED_SSLV3", "GSK_PROTOCOL_USED_TLSV1", "GSK_PROTOCOL_USED_TLSV11",
+  "GSK_PROTOCOL_USED_TLSV12", "GSK_PROTOCOL_USED_TLSV13", "GSK_RESET_CIPHER",
+  "GSK_RESET_CIPHER_WITHNEWSESSION", "GSK_RESET_SESSION", "GSK_RSA_TEMP_KEY_PAIR", "GSK_SC_CANCEL",
+  "GSK_SC_OK", "GSK_SERVER_AUTH_FULL", "GSK_SERVER_AUTH_PASSTHRU", "GSK_SERVER_AUTH_TYPE",
+  "GSK_SERVER_SESSION", "GSK_SERVER_SESSION_WITH_CL_AUTH", "GSK_SERVER_SESSION_WITH_CL_AUTH_CRITICAL",
+  "GSK_SESSION_TYPE", "GSK_SID_CACHE_CALLBACK", "GSK_SID_FIRST", "GSK_SID_IS_FIRST", "GSK_SID_NOT_FIRST",
+  "GSK_SID_VALUE", "GSK_SSL_EXTN_MAXFRAGMENT_SIZE", "GSK_SSL_EXTN_SERVERNAME",
+  "GSK_SSL_EXTN_SERVERNAME_CRITICAL_LIST", "GSK_SSL_EXTN_SERVERNAME_CRITICAL_REQUEST",
+  "GSK_SSL_EXTN_SERVERNAME_LIST", "GSK_SSL_EXTN_SERVERNAME_REQUEST", "GSK_SSL_EXTN_SIGALG",
+  "GSK_TLSV10_CIPHER_SPECS", "GSK_TLSV10_CIPHER_SPECS_EX", "GSK_TLSV11_CIPHER_SPECS",
+  "GSK_TLSV11_CIPHER_SPECS_EX", "GSK_TLSV12_CIPHER_SPECS", "GSK_TLSV12_CIPHER_SPECS_EX",
+  "GSK_TLSV13_CIPHER_SPECS_EX", "GSK_TLS_CBCPROTECTION_METHOD", "GSK_TRACE_ALREADY_STARTED",
+  "GSK_TRACE_NOT_STARTED", "GSK_TRACE_OPEN_FAILED", "GSK_TRACE_STARTED", "GSK_TRACE_STOPPED", "GSK_TRUE",
+  "GSK_UNKNOWNREVOCATIONSTATUS_SUBJECT", "GSK_UNKNOWNREVOCATIONSTATUS_SUBJECT_NOAIA",
+  "GSK_UNSUPPORTED_PLATFORM", "GSK_USER_DATA", "GSK_V2_CIPHER_SPECS", "GSK_V2_SESSION_TIMEOUT",
+  "GSK_V2_SIDCACHE_SIZE", "GSK_V3_CIPHER_SPECS", "GSK_V3_CIPHER_SPECS_EX", "GSK_V3_SESSION_TIMEOUT",
+  "GSK_V3_SIDCACHE_SIZE", "GSK_VALIDATIONFAIL_SUBJECT", "GSK_VALIDATION_REQUIRED",
+  "GSK_VALIDATION_SUCCESSFUL", "GSK_WOULD_BLOCK",
+];
+
+/** Numbers the spec itself fixes (§2–§5, §6), independent of the tables. */
+const SPEC_NUMBERS: Record<string, number> = {
+  GSK_OK: 0,
+  GSK_INVALID_HANDLE: 1,
+  GSK_INVALID_STATE: 5,
+  GSK_ERROR_CERT_VALIDATION: 8,
+  GSK_KEYFILE_CERT_EXPIRED: 107,
+  GSK_NO_KEYFILE_PASSWORD: 201,
+  GSK_KEYRING_OPEN_ERROR: 202,
+  GSK_ERROR_NO_CIPHERS: 402,
+  GSK_ERROR_NO_CERTIFICATE: 403,
+  GSK_ERROR_BAD_CERTIFICATE: 404,
+  GSK_ERROR_IO: 406,
+  GSK_ERROR_BAD_KEYFILE_LABEL: 407,
+  GSK_ERROR_BAD_KEYFILE_PASSWORD: 408,
+  GSK_ERROR_UNSUPPORTED: 412,
+  GSK_ERROR_BAD_CERT_SIG: 413,
+  GSK_ERROR_SELF_SIGNED: 417,
+  GSK_ERROR_SOCKET_CLOSED: 420,
+  GSK_ERROR_BAD_V3_CIPHER: 422,
+  GSK_ERROR_NO_PRIVATE_KEY: 428,
+  GSK_INVALID_BUFFER_SIZE: 501,
+  GSK_MISC_INVALID_ID: 602,
+  GSK_ATTRIBUTE_INVALID_ID: 701,
+  GSK_ATTRIBUTE_INVALID_LENGTH: 702,
+  GSK_ATTRIBUTE_INVALID_ENUMERATION: 703,
+  GSK_ATTRIBUTE_INVALID_NUMERIC_VALUE: 705,
+  GSK_IBMI_ERROR_NOT_TRUSTED_ROOT: 6000,
+  GSK_IBMI_ERROR_NOT_REGISTERED: 6002,
+  GSK_IBMI_ERROR_INVALID_POINTER: 6010,
+  GSK_IBMI_ERROR_TIMED_OUT: 6011,
+  GSK_IBMI_ASYNCHRONOUS_RECV: 6012,
+  GSK_IBMI_ASYNCHRONOUS_SEND: 6013,
+  GSK_IBMI_ERROR_INVALID_OVERLAPPEDIO_T: 6014,
+  GSK_IBMI_ERROR_INVALID_IOCOMPLETIONPORT: 6015,
+  GSK_IBMI_ERROR_BAD_SOCKET_DESCRIPTOR: 6016,
+  GSK_IBMI_ERROR_CERTIFICATE_REVOKED: 6017,
+  GSK_IBMI_ERROR_CRL_INVALID: 6018,
+  GSK_IBMI_ASYNCHRONOUS_SOC_INIT: 6019,
+  GSKX_ERROR_PEER_NAME_MISMATCH: 9001,
+  GSKX_ERROR_PEER_REFUSED_CERTIFICATE: 9002,
+  GSK_KEYRING_FILE: 201,
+  GSK_KEYRING_PW: 202,
+  GSK_KEYRING_LABEL: 203,
+  GSK_KEYRING_STASH_FILE: 204,
+  GSK_CONNECT_CIPHER_SPEC: 207,
+  GSK_CONNECT_SEC_TYPE: 208,
+  GSK_SSL_EXTN_SERVERNAME_REQUEST: 230,
+  GSK_SSL_EXTN_SERVERNAME: 234,
+  GSK_TLSV12_CIPHER_SPECS_EX: 243,
+  GSK_CONNECT_CIPHER_SPEC_EX: 244,
+  GSK_TLSV13_CIPHER_SPECS_EX: 2008,
+  GSK_FD: 300,
+  GSK_V3_SESSION_TIMEOUT: 302,
+  GSK_IBMI_READ_TIMEOUT: 6993,
+  GSK_CERTIFICATE_VALIDATION_CODE: 6996,
+  GSK_HANDSHAKE_TIMEOUT: 6998,
+  GSK_IBMI_APPLICATION_ID: 6999,
+  GSK_CLIENT_AUTH_TYPE: 401,
+  GSK_SESSION_TYPE: 402,
+  GSK_PROTOCOL_USED: 405,
+  GSK_SID_FIRST: 406,
+  GSK_PROTOCOL_TLSV1: 407,
+  GSK_SERVER_AUTH_TYPE: 410,
+  GSK_PROTOCOL_TLSV10: 436,
+  GSK_PROTOCOL_TLSV11: 437,
+  GSK_PROTOCOL_TLSV12: 438,
+  GSK_PROTOCOL_TLSV13: 4030,
+  GSK_CERT_VALIDATION_CALLBACK: 805,
+  GSKX_PEER_NAME: 9100,
+  GSKX_ALLOWED_PEER_NAMES: 9101,
+  GSKX_CRL_FILE: 9102,
+  GSKX_TRUST_FILE: 9103,
+  GSKX_KEEP_SOCKET_OPEN: 9110,
+  GSKX_STRICT_EOF: 9111,
+  GSKX_CLOSE_NOTIFY_RECEIVED: 9112,
+  GSK_FALSE: 0,
+  GSK_TRUE: 1,
+  GSK_CLIENT_SESSION: 507,
+  GSK_SERVER_SESSION: 508,
+  GSK_SERVER_SESSION_WITH_CL_AUTH: 509,
+  GSK_SERVER_SESSION_WITH_CL_AUTH_CRITICAL: 594,
+  GSK_CLIENT_AUTH_FULL: 503,
+  GSK_CLIENT_AUTH_PASSTHRU: 505,
+  GSK_IBMI_CLIENT_AUTH_REQUIRED: 6995,
+  GSK_SERVER_AUTH_FULL: 534,
+  GSK_SERVER_AUTH_PASSTHRU: 535,
+  GSK_PROTOCOL_TLSV1_ON: 518,
+  GSK_PROTOCOL_TLSV1_OFF: 519,
+  GSK_PROTOCOL_USED_TLSV1: 520,
+  GSK_PROTOCOL_USED_TLSV11: 595,
+  GSK_PROTOCOL_USED_TLSV12: 596,
+  GSK_PROTOCOL_USED_TLSV13: 5000,
+  GSK_SID_IS_FIRST: 516,
+  GSK_SID_NOT_FIRST: 517,
+  CERT_BODY_DER: 600,
+  CERT_DN_DER: 617,
+  CERT_ISSUER_DN_DER: 657,
+  CERT_PUBLIC_KEY: 665,
+  GSK_RESET_CIPHER: 100,
+  GSK_RESET_SESSION: 101,
+  GSK_RESET_CIPHER_WITHNEWSESSION: 103,
+  GSK_NO_VALIDATION: 900,
+  GSK_VALIDATION_REQUIRED: 901,
+  GSK_CERTIFICATE_CHAIN_SENT_VIA_SSL: 950,
+  GSK_COMPLETED_CERTIFICATE_CHAIN: 951,
+  GSK_END_ENTITY_CERTIFICATE: 952,
+};
+
+/** The IBM i spellings (spec §1): IBMI, OS400 and AS400 name one value. */
+function ibmiSuffixes(): string[] {
+  return Object.keys(exported)
+    .filter((n) => n.startsWith("GSK_IBMI_"))
+    .map((n) => n.slice("GSK_IBMI_".length));
+}
+
+describe("public API of src/index.ts", () => {
+  it("exports exactly the pinned names", () => {
+    expect(Object.keys(exported).sort()).toEqual([...FUNCTIONS_AND_CLASSES, ...CONSTANTS].sort());
+  });
+
+  it("exports functions and classes as functions and constants as numbers", () => {
+    for (const name of FUNCTIONS_AND_CLASSES) expect(typeof exported[name], name).toBe("function");
+    for (const name of CONSTANTS) expect(typeof exported[name], name).toBe("number");
+  });
+
+  it("has every spec function (§2)", () => {
+    const required = [
+      "gsk_environment_open", "gsk_environment_init", "gsk_environment_close",
+      "gsk_secure_soc_open", "gsk_secure_soc_init", "gsk_secure_soc_read", "gsk_secure_soc_write",
+      "gsk_secure_soc_misc", "gsk_secure_soc_close",
+      "gsk_attribute_set_buffer", "gsk_attribute_set_enum", "gsk_attribute_set_numeric_value",
+      "gsk_attribute_set_callback", "gsk_attribute_get_buffer", "gsk_attribute_get_enum",
+      "gsk_attribute_get_numeric_value", "gsk_attribute_get_cert_info", "gsk_strerror",
+      "gsk_secure_soc_startInit", "gsk_secure_soc_startRecv", "gsk_secure_soc_startSend",
+      "QsoCreateIOCompletionPort", "QsoWaitForIOCompletion", "QsoDestroyIOCompletionPort", "ref",
+    ];
+    for (const name of required) expect(FUNCTIONS_AND_CLASSES, name).toContain(name);
+  });
+
+  it("exports every return code of the table with its value, under every spelling", () => {
+    for (const row of RETURN_CODES as readonly ReturnCodeRow[]) {
+      for (const name of constantNames(row)) expect(exported[name], name).toBe(row.code);
+    }
+  });
+
+  it("exports every attribute ID of the table with its value, under every spelling", () => {
+    for (const row of ATTRIBUTES as readonly AttributeRow[]) {
+      for (const name of attributeConstantNames(row)) expect(exported[name], name).toBe(row.id);
+    }
+  });
+
+  it("exports every value constant of the table with its value, under every spelling", () => {
+    for (const row of VALUES as readonly ValueRow[]) {
+      for (const name of valueConstantNames(row)) expect(exported[name], name).toBe(row.value);
+    }
+  });
+
+  it("exports nothing numeric that no table holds", () => {
+    const fromTables = new Set([
+      ...(RETURN_CODES as readonly ReturnCodeRow[]).flatMap((r) => constantNames(r)),
+      ...(ATTRIBUTES as readonly AttributeRow[]).flatMap((r) => attributeConstantNames(r)),
+      ...(VALUES as readonly ValueRow[]).flatMap((r) => valueConstantNames(r)),
+    ]);
+    expect(fromTables.size).toBe(CONSTANTS.length);
+    expect([...fromTables].sort()).toEqual([...CONSTANTS].sort());
+  });
+
+  it("holds the numbers the spec fixes", () => {
+    for (const [name, value] of Object.entries(SPEC_NUMBERS)) expect(exported[name], name).toBe(value);
+  });
+
+  it("gives the IBM i constants all three spellings with equal values", () => {
+    const suffixes = ibmiSuffixes();
+    expect(suffixes.length).toBeGreaterThan(20);
+    for (const suffix of suffixes) {
+      const v = exported[`GSK_IBMI_${suffix}`];
+      expect(typeof v, suffix).toBe("number");
+      expect(exported[`GSK_OS400_${suffix}`], `GSK_OS400_${suffix}`).toBe(v);
+      expect(exported[`GSK_AS400_${suffix}`], `GSK_AS400_${suffix}`).toBe(v);
+    }
+    for (const prefix of ["GSK_OS400_", "GSK_AS400_"]) {
+      for (const name of Object.keys(exported).filter((n) => n.startsWith(prefix))) {
+        expect(suffixes, name).toContain(name.slice(prefix.length));
+      }
+    }
+  });
+
+  it("names explicitly what it exports (no export *)", () => {
+    const source = readFileSync(new URL("../../src/index.ts", import.meta.url), "utf8");
+    expect(source).not.toMatch(/export\s*\*/);
+  });
+});
+
+describe("GskError and isGskError", () => {
+  it("recognizes GskError instances and nothing else", () => {
+    const e = new GskError(api.GSK_ERROR_NO_CERTIFICATE, "no certificate in store.p12");
+    expect(isGskError(e)).toBe(true);
+    expect(e).toBeInstanceOf(Error);
+    expect(e.code).toBe(403);
+    expect(e.codeName).toBe("GSK_ERROR_NO_CERTIFICATE");
+    expect(e.category).toBe("certificate");
+    expect(e.message).toContain("no certificate in store.p12");
+    for (const other of [new Error("x"), { code: 403, message: "x" }, null, undefined, 403, "GskError"]) {
+      expect(isGskError(other)).toBe(false);
+    }
+  });
+
+  it("recognizes a GskError of another copy of the library (ESM and CJS loaded together)", () => {
+    const foreign = Object.assign(new Error("from the other build"), { code: 406 });
+    Object.defineProperty(foreign, Symbol.for("gskit-tls.GskError"), { value: true });
+    expect(isGskError(foreign)).toBe(true);
+  });
+
+  it("is what the idiomatic layer throws, with the code of the gsk_* layer", async () => {
+    const error = await Environment.open({ keystore: { file: "/nonexistent/dir/missing.p12", password: "x" } }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isGskError(error)).toBe(true);
+    expect((error as GskError).code).toBe(api.GSK_KEYRING_OPEN_ERROR);
+    expect((error as GskError).message).toContain("missing.p12");
+  });
+});

@@ -27,7 +27,7 @@ export type AttributeValue = string | number | Duplex | ValidationCallback | ((.
 /** Checks that `id` names an attribute of `kind` that can be set on a handle of `handle` kind. */
 export function settableRow(id: unknown, kind: AttributeKind, handle: HandleKind): AttributeRow {
   const row = typeof id === "number" ? attributeRow(id) : undefined;
-  if (!row) throw new GskError(RC.GSK_ATTRIBUTE_INVALID_ID, `unknown attribute ID ${String(id)}`);
+  if (!row) throw new GskError(RC.GSK_ATTRIBUTE_INVALID_ID, `unknown attribute ID ${shown(id)}`);
   const name = attributeLabel(row.id);
   if (row.kind !== kind) throw new GskError(RC.GSK_ATTRIBUTE_INVALID_ID, `${name} is a ${row.kind} attribute: set it with gsk_attribute_set_${setterSuffix(row.kind)}`);
   if (row.supported !== true) throw new GskError(RC.GSK_ATTRIBUTE_INVALID_ID, `${name} is not supported: ${row.supported}`);
@@ -40,12 +40,21 @@ export function settableRow(id: unknown, kind: AttributeKind, handle: HandleKind
 /** Checks that `id` names an attribute of `kind` that can be read. */
 export function gettableRow(id: unknown, kind: AttributeKind): AttributeRow {
   const row = typeof id === "number" ? attributeRow(id) : undefined;
-  if (!row) throw new GskError(RC.GSK_ATTRIBUTE_INVALID_ID, `unknown attribute ID ${String(id)}`);
+  if (!row) throw new GskError(RC.GSK_ATTRIBUTE_INVALID_ID, `unknown attribute ID ${shown(id)}`);
   const name = attributeLabel(row.id);
   if (row.kind !== kind) throw new GskError(RC.GSK_ATTRIBUTE_INVALID_ID, `${name} is a ${row.kind} attribute: read it with gsk_attribute_get_${setterSuffix(row.kind)}`);
   if (row.supported !== true) throw new GskError(RC.GSK_ATTRIBUTE_INVALID_ID, `${name} is not supported: ${row.supported}`);
   if (row.writeOnly) throw new GskError(RC.GSK_ATTRIBUTE_INVALID_ID, `${name} is write-only: it is never returned`);
   return row;
+}
+
+/** String() throws for objects without a usable toString; a bad value must still get its code. */
+function shown(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
 }
 
 function setterSuffix(kind: AttributeKind): string {
@@ -57,7 +66,7 @@ export function parseValue(row: AttributeRow, value: unknown): AttributeValue {
   const name = attributeLabel(row.id);
   switch (row.kind) {
     case "enum": {
-      if (typeof value !== "number" || !Number.isInteger(value)) throw new GskError(RC.GSK_ATTRIBUTE_INVALID_ENUMERATION, `${name}: ${String(value)} is not an enumeration value`);
+      if (typeof value !== "number" || !Number.isInteger(value)) throw new GskError(RC.GSK_ATTRIBUTE_INVALID_ENUMERATION, `${name}: ${shown(value)} is not an enumeration value`);
       const allowed = VALUES.filter((v) => v.group === row.values && (!row.only || row.only.includes(v.value)));
       if (!allowed.some((v) => v.value === value)) {
         throw new GskError(RC.GSK_ATTRIBUTE_INVALID_ENUMERATION, `${name}: ${String(value)} is not a valid value; use ${allowed.map((v) => valueConstantNames(v)[0]).join(", ")}`);
@@ -66,7 +75,7 @@ export function parseValue(row: AttributeRow, value: unknown): AttributeValue {
     }
     case "numeric": {
       if (row.id === A.GSK_FD) return parseSocket(value);
-      if (typeof value !== "number" || !Number.isInteger(value)) throw new GskError(RC.GSK_ATTRIBUTE_INVALID_NUMERIC_VALUE, `${name}: ${String(value)} is not an integer`);
+      if (typeof value !== "number" || !Number.isInteger(value)) throw new GskError(RC.GSK_ATTRIBUTE_INVALID_NUMERIC_VALUE, `${name}: ${shown(value)} is not an integer`);
       const [lo, hi] = row.range ?? [0, 2_147_483_647];
       if (value < lo || value > hi) throw new GskError(RC.GSK_ATTRIBUTE_INVALID_NUMERIC_VALUE, `${name}: ${String(value)} is out of range ${String(lo)}..${String(hi)}`);
       return value;

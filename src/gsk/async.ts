@@ -9,7 +9,7 @@ import { constants as osConstants } from "node:os";
 import { RC } from "../codes.js";
 import { GskError } from "../errors.js";
 import { V } from "../values.js";
-import { callSync } from "./call.js";
+import { callSync, shown } from "./call.js";
 import { sessionOf } from "./handles.js";
 import { dataBuffer } from "./secure-socket.js";
 
@@ -100,7 +100,7 @@ export function QsoWaitForIOCompletion(ioCompletionPort: unknown, overlapped: un
 
 function portOf(value: unknown): CompletionPort {
   const port = typeof value === "number" ? ports.get(value) : undefined;
-  if (!port) throw new GskError(RC.GSK_IBMI_ERROR_INVALID_IOCOMPLETIONPORT, `${String(value)} is not an I/O completion port from QsoCreateIOCompletionPort`);
+  if (!port) throw new GskError(RC.GSK_IBMI_ERROR_INVALID_IOCOMPLETIONPORT, `${shown(value)} is not an I/O completion port from QsoCreateIOCompletionPort`);
   return port;
 }
 

@@ -17,6 +17,18 @@ export function lastGskError(): GskError | undefined {
   return lastError;
 }
 
+/**
+ * A caller's value for a message. String() throws for objects without a usable toString
+ * (Object.create(null)), which would turn a bad argument into GSK_INTERNAL_ERROR instead of its code.
+ */
+export function shown(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
 function toCode(fn: string, error: unknown): number {
   if (error instanceof GskError) {
     lastError = error;

@@ -2,8 +2,8 @@
 import { RC } from "../codes.js";
 import { GskError } from "../errors.js";
 import { SessionCore } from "../core/session.js";
-import { box, environmentOf, registerSession, sessionOf, unregister, type gsk_handle } from "./handles.js";
-import { callAsync, callSync } from "./call.js";
+import { box, environmentOf, isHandle, registerSession, sessionOf, unregister, type gsk_handle } from "./handles.js";
+import { callAsync, callSync, shown } from "./call.js";
 
 /** Allocates a session on an initialized environment; its attributes default to the environment's. */
 export function gsk_secure_soc_open(my_env_handle: unknown, my_session_handle: unknown): number {
@@ -26,9 +26,10 @@ export function gsk_secure_soc_init(my_session_handle: unknown): Promise<number>
  */
 export function gsk_secure_soc_read(my_session_handle: unknown, readBuffer: unknown, readBufSize: unknown, amtRead: unknown): Promise<number> {
   return callAsync("gsk_secure_soc_read", async () => {
+    // Cleared before anything can fail, so a bad handle never leaves a stale count behind.
+    clearAmount(amtRead);
     const session = sessionOf(my_session_handle);
     const out = box<number>(amtRead, "amtRead");
-    out.value = 0;
     const target = dataBuffer(readBuffer, "readBuffer", false);
     const size = bufferSize(readBufSize, target.length, "readBufSize");
     out.value = await session.readInto(target, size);
@@ -38,9 +39,9 @@ export function gsk_secure_soc_read(my_session_handle: unknown, readBuffer: unkn
 /** Writes all `writeBufSize` bytes, honouring back-pressure; sets `amtWritten`. */
 export function gsk_secure_soc_write(my_session_handle: unknown, writeBuffer: unknown, writeBufSize: unknown, amtWritten: unknown): Promise<number> {
   return callAsync("gsk_secure_soc_write", async () => {
+    clearAmount(amtWritten);
     const session = sessionOf(my_session_handle);
     const out = box<number>(amtWritten, "amtWritten");
-    out.value = 0;
     const source = dataBuffer(writeBuffer, "writeBuffer", true);
     const size = bufferSize(writeBufSize, source.length, "writeBufSize");
     await session.write(size === source.length ? source : source.subarray(0, size));
@@ -52,7 +53,7 @@ export function gsk_secure_soc_write(my_session_handle: unknown, writeBuffer: un
 export function gsk_secure_soc_misc(my_session_handle: unknown, miscID: unknown): Promise<number> {
   return callAsync("gsk_secure_soc_misc", async () => {
     const session = sessionOf(my_session_handle);
-    if (typeof miscID !== "number") throw new GskError(RC.GSK_MISC_INVALID_ID, `${String(miscID)} is not a gsk_secure_soc_misc ID`);
+    if (typeof miscID !== "number") throw new GskError(RC.GSK_MISC_INVALID_ID, `${shown(miscID)} is not a gsk_secure_soc_misc ID`);
     await session.misc(miscID);
   });
 }
@@ -71,6 +72,10 @@ export function gsk_secure_soc_close(my_session_handle: unknown): Promise<number
   });
 }
 
+function clearAmount(amount: unknown): void {
+  if (typeof amount === "object" && amount !== null && !isHandle(amount)) (amount as { value?: number }).value = 0;
+}
+
 /** A Buffer/Uint8Array (or, for data written, a string as C's `char *` text). */
 export function dataBuffer(value: unknown, what: string, acceptText: boolean): Uint8Array {
   if (value instanceof Uint8Array) return value;
@@ -80,7 +85,7 @@ export function dataBuffer(value: unknown, what: string, acceptText: boolean): U
 
 export function bufferSize(value: unknown, available: number, what: string): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-    throw new GskError(RC.GSK_INVALID_BUFFER_SIZE, `${what} must be a whole number of at least 1, got ${String(value)}`);
+    throw new GskError(RC.GSK_INVALID_BUFFER_SIZE, `${what} must be a whole number of at least 1, got ${shown(value)}`);
   }
   if (value > available) throw new GskError(RC.GSK_INVALID_BUFFER_SIZE, `${what} ${String(value)} is larger than the buffer (${String(available)} bytes)`);
   return value;

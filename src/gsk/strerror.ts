@@ -1,6 +1,6 @@
 /** gsk_strerror and the project's error-detail calls. */
 import { returnCodeText } from "../codes.js";
-import { lastGskError } from "./call.js";
+import { lastGskError, shown } from "./call.js";
 import { sessionOf } from "./handles.js";
 
 /**
@@ -9,15 +9,6 @@ import { sessionOf } from "./handles.js";
  */
 export function gsk_strerror(gsk_return_value: unknown): string {
   return typeof gsk_return_value === "number" ? returnCodeText(gsk_return_value) : `Unknown GSKit return code ${shown(gsk_return_value)}.`;
-}
-
-/** String(value) throws for objects without a usable toString (Object.create(null)); strerror must not. */
-function shown(value: unknown): string {
-  try {
-    return String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
 }
 
 /**

@@ -88,7 +88,6 @@ import {
   GSKX_STRICT_EOF,
   GSK_KEYRING_LABEL,
   GSK_VALIDATION_REQUIRED,
-  GSK_CERTIFICATE_CHAIN_SENT_VIA_SSL,
 } from "../../src/index.js";
 import { tcpPair, type TcpPair } from "../helpers/net.js";
 import { makeStore, PASSWORD } from "../helpers/stores.js";

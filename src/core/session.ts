@@ -115,11 +115,11 @@ export class SessionCore {
   }
 
   private result_(id: number): AttributeValue {
-    if (id === A.GSK_CERTIFICATE_VALIDATION_CODE) {
-      if (this.state === "open" || this.state === "handshaking") throw new GskError(RC.GSK_INVALID_STATE, "the validation code is known after gsk_secure_soc_init");
-      return this.validationCode;
+    if (id === A.GSK_CERTIFICATE_VALIDATION_CODE || id === A.GSK_VALIDATIONFAIL_SUBJECT) {
+      // Before the handshake an empty subject or a 0 would read as "validated": a result, like the others, is 5 until then.
+      if (this.state === "open" || this.state === "handshaking") throw new GskError(RC.GSK_INVALID_STATE, `${attributeLabel(id)} is known after gsk_secure_soc_init`);
+      return id === A.GSK_CERTIFICATE_VALIDATION_CODE ? this.validationCode : this.validationFailSubject;
     }
-    if (id === A.GSK_VALIDATIONFAIL_SUBJECT) return this.validationFailSubject;
     if (id === A.GSKX_CLOSE_NOTIFY_RECEIVED) {
       const verdict = this.eofWatch?.closeNotify;
       if (verdict === undefined) throw new GskError(RC.GSK_INVALID_STATE, "GSKX_CLOSE_NOTIFY_RECEIVED is known only after end of stream on a session opened with GSKX_STRICT_EOF or GSKX_KEEP_SOCKET_OPEN");

@@ -165,9 +165,13 @@ export class EnvironmentCore {
       const byName = new Map<string, TlsContext | undefined>();
       selectContext = (servername: string) => {
         if (!byName.has(servername)) {
-          const fitting = identities.filter((i) => i.chain[0]!.checkHost(servername, { subject: "never" }) !== undefined);
-          const chosen = onePerKeyType([...fitting, ...identities]);
-          const same = chosen.every((c, i) => c === primary[i]) && chosen.length === primary.length;
+          // A certificate naming the host exactly is preferred to one whose wildcard covers it.
+          const match = (i: Identity): string | undefined => i.chain[0]!.checkHost(servername, { subject: "never" });
+          const fitting = identities.filter((i) => match(i) !== undefined).sort((a, b) => Number(match(b) === servername) - Number(match(a) === servername));
+          // node:tls re-installs only the context's current (last loaded) certificate after an SNI
+          // switch: the one that fits the name must come last.
+          const chosen = onePerKeyType([...fitting, ...identities]).reverse();
+          const same = chosen.length === primary.length && chosen.every((c) => primary.includes(c));
           byName.set(servername, same ? undefined : createTlsContext({ ...base, identities: chosen }));
         }
         return byName.get(servername);

@@ -493,12 +493,16 @@ export class SessionCore {
    * Waits for at least one byte and copies at most `size` into `target` (the rest stays queued).
    * Returns 0 at end of stream.
    */
-  async readInto(target: Uint8Array, size: number): Promise<number> {
+  async readInto(target: Uint8Array, size: number, timeoutMs?: number): Promise<number> {
     this.assertReady("reading");
     const inbound = this.inbound!;
     if (inbound.available === 0 && !inbound.end) {
-      const got = await inbound.wait(this.config!.readTimeoutMs);
-      if (!got) throw new GskError(RC.GSK_IBMI_ERROR_TIMED_OUT, `no data arrived within ${String(this.config!.readTimeoutMs)} ms (GSK_IBMI_READ_TIMEOUT); the session is still usable`);
+      // A caller's own deadline (startRecv's operationWaitTime) goes into the wait itself: racing a
+      // timer against the read would leave the read pending, and it would later take data a
+      // following read is waiting for.
+      const ms = timeoutMs ?? this.config!.readTimeoutMs;
+      const got = await inbound.wait(ms);
+      if (!got) throw new GskError(RC.GSK_IBMI_ERROR_TIMED_OUT, `no data arrived within ${String(ms)} ms${timeoutMs === undefined ? " (GSK_IBMI_READ_TIMEOUT)" : ""}; the session is still usable`);
     }
     if (inbound.available > 0) return inbound.copyInto(target, 0, size);
     this.checkEnd();

@@ -173,30 +173,25 @@ export function gsk_secure_soc_startRecv(my_session_handle: unknown, IOCompletio
 
 async function receive(session: ReturnType<typeof sessionOf>, buffer: Uint8Array, length: number, fill: boolean, waitMs: number): Promise<number> {
   const deadline = waitMs > 0 ? Date.now() + waitMs : 0;
+  const expired = (): GskError => new GskError(RC.GSK_IBMI_ERROR_TIMED_OUT, "operationWaitTime expired", { nodeCode: "EAGAIN" });
   let got = 0;
   do {
-    const part = await withDeadline(session.readInto(buffer.subarray(got), length - got), deadline);
+    let part: number;
+    if (deadline === 0) {
+      part = await session.readInto(buffer.subarray(got), length - got);
+    } else {
+      const left = deadline - Date.now();
+      if (left <= 0) throw expired();
+      try {
+        part = await session.readInto(buffer.subarray(got), length - got, left);
+      } catch (error) {
+        throw error instanceof GskError && error.code === RC.GSK_IBMI_ERROR_TIMED_OUT ? expired() : error;
+      }
+    }
     if (part === 0) break;
     got += part;
   } while (fill && got < length);
   return got;
-}
-
-function withDeadline(work: Promise<number>, deadline: number): Promise<number> {
-  if (deadline === 0) return work;
-  return new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new GskError(RC.GSK_IBMI_ERROR_TIMED_OUT, "operationWaitTime expired", { nodeCode: "EAGAIN" })), Math.max(0, deadline - Date.now()));
-    work.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
-  });
 }
 
 /** Starts a send of `bufferLength` bytes of `buffer`; returns GSK_IBMI_ASYNCHRONOUS_SEND and posts to the port. */

@@ -89,6 +89,8 @@ export class SessionCore {
   private context: ContextEntry | undefined;
   private result: HandshakeResult | undefined;
   private sent = 0;
+  /** True while our own gsk_secure_soc_misc renegotiation runs (the only one allowed). */
+  private renegotiating = false;
   private cacheKey = "";
 
   constructor(readonly env: EnvironmentCore) {
@@ -307,6 +309,7 @@ export class SessionCore {
           return;
         }
         if (config.role === "client" && this.env.sessionCache.enabled) this.rememberSessions(stream, channel, cached);
+        if (config.role === "server") this.refusePeerRenegotiation(stream, channel);
         if (config.role === "client" && channel.protocol() === "TLSv1.3" && !channel.reused() && context.identities.length > 0) {
           this.awaitServerVerdict(stream).then(() => settle(), settle);
         } else {
@@ -352,6 +355,23 @@ export class SessionCore {
       const timer = setTimeout(finish, REFUSAL_WINDOW_MS);
       stream.once("session", later);
       void inbound.wait(0).then(later);
+    });
+  }
+
+  /**
+   * Renegotiation is refused to peers (GSK_NO_RENEGOTIATION's row): each one costs the server a
+   * full handshake, and a client could repeat it on one connection without end. node:tls enforces
+   * neither its renegotiation limit nor disableRenegotiation() on a socket not made by tls.Server
+   * (both only raise an internal event), but it does announce a completed renegotiation with a
+   * second completion event: the connection is then ended before any data flows under it.
+   */
+  private refusePeerRenegotiation(stream: Duplex, channel: SecureChannel): void {
+    stream.on(channel.completionEvent, () => {
+      if (this.renegotiating || stream.destroyed) return;
+      const refused = Object.assign(new Error("the client renegotiated the TLS session; renegotiation is refused to peers, so the connection was closed"), {
+        code: "ERR_TLS_RENEGOTIATION_DISABLED",
+      });
+      stream.destroy(refused);
     });
   }
 
@@ -445,7 +465,9 @@ export class SessionCore {
   private handshakeError(error: Error | undefined, config: SessionConfig, context: ContextEntry): GskError {
     const mapped = error ? mapNodeError(error) : undefined;
     const peerEnded = !error || mapped?.nodeCode === "ECONNRESET" || mapped?.nodeCode === "EPIPE" || mapped?.code === RC.GSK_ERROR_SOCKET_CLOSED;
-    const weSentCertificate = config.role === "server" ? ((this.raw as Partial<Socket>).bytesRead ?? 1) > 0 : context.identities.length > 0;
+    // A server has presented its certificate only once it wrote its first flight: a peer that
+    // hangs up in the middle of its ClientHello (or sends one we never answer) refused nothing.
+    const weSentCertificate = config.role === "server" ? ((this.raw as Partial<Socket>).bytesWritten ?? 1) > 0 : context.identities.length > 0;
     if (peerEnded && weSentCertificate) {
       this.lastErrno = mapped?.nodeCode;
       return new GskError(
@@ -575,10 +597,13 @@ export class SessionCore {
     if (this.result!.protocol === "TLSv1.3") {
       throw new GskError(RC.GSK_ERROR_UNSUPPORTED, "TLS 1.3 has no renegotiation, and node:tls offers no key update: GSK_RESET_CIPHER needs a TLS 1.2 session");
     }
+    this.renegotiating = true;
     try {
       await this.channel!.renegotiate();
     } catch (error) {
       throw error instanceof GskError ? error : this.ioError(error as Error, "renegotiation");
+    } finally {
+      this.renegotiating = false;
     }
     const cb = this.values.get(A.GSK_CIPHER_SESSION_RESET);
     if (typeof cb === "function") (cb as (s: unknown) => void)(this);

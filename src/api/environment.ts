@@ -7,24 +7,32 @@
  * await using session = await env.connect({ host: "localhost", port: 8443, servername: "localhost" });
  * await session.write("hello");
  */
+import { watch, type FSWatcher } from "node:fs";
+import { basename, dirname, resolve as resolvePath } from "node:path";
 import { connect as netConnect, createServer as netCreateServer, type AddressInfo, type Server, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 
 import { RC } from "../codes.js";
 import { EnvironmentCore } from "../core/environment.js";
+import { A } from "../attributes.js";
 import { resolveIdentity } from "../core/identity.js";
+import { systemStoreLocation } from "../registry/locations.js";
 import { SessionCore } from "../core/session.js";
 import { GskError } from "../errors.js";
 import { applyEnvironmentOptions, applySessionOptions, type EnvironmentOptions, type SessionOptions } from "./options.js";
 import { Session } from "./session.js";
 
+/** Where `connect` goes: a host and port, or a socket already connected; plus the session options. */
 export interface ConnectOptions extends SessionOptions {
+  /** Host to connect to (default `"localhost"`); also the default `servername`. */
   readonly host?: string;
+  /** TCP port; required unless `socket` is given. */
   readonly port?: number;
   /** An already connected socket (or any Duplex) instead of host/port. */
   readonly socket?: Duplex;
 }
 
+/** One configuration (identity, trust, policy) opened once; its TLS context serves every session. */
 export class Environment {
   private constructor(private readonly core: EnvironmentCore) {}
 
@@ -93,16 +101,76 @@ export class Environment {
     this.core.replaceIdentity(resolved);
   }
 
+  /**
+   * Reloads whenever a file the configuration comes from changes (key store, stash, trust file,
+   * CRLs, or the system store and application registry). Directories are watched, not files,
+   * because stores and the registry are replaced by rename when written. Changes are coalesced
+   * over `debounceMs`; each reload's outcome goes to `onReload` (an error: the old configuration
+   * keeps serving). Returns a function that stops watching.
+   */
+  watch(onReload?: (error: GskError | undefined) => void, debounceMs = 200): () => void {
+    const files = this.configurationFiles();
+    const byDirectory = new Map<string, Set<string>>();
+    for (const f of files) {
+      const dir = dirname(f);
+      byDirectory.set(dir, (byDirectory.get(dir) ?? new Set()).add(basename(f)));
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const schedule = (): void => {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => {
+        timer = undefined;
+        this.reload().then(
+          () => onReload?.(undefined),
+          (error: unknown) => onReload?.(error instanceof GskError ? error : new GskError(RC.GSK_INTERNAL_ERROR, String(error), { cause: error })),
+        );
+      }, debounceMs);
+    };
+    const watchers: FSWatcher[] = [];
+    for (const [dir, names] of byDirectory) {
+      const w = watch(dir, (_event, name) => {
+        if (name === null || names.has(name.toString())) schedule();
+      });
+      w.on("error", () => undefined);
+      watchers.push(w);
+    }
+    return () => {
+      if (timer) clearTimeout(timer);
+      for (const w of watchers) w.close();
+    };
+  }
+
+  private configurationFiles(): string[] {
+    const v = this.core.values;
+    const files: string[] = [];
+    const add = (f: string | undefined): void => {
+      if (f !== undefined && f.length > 0 && f.toUpperCase() !== "*SYSTEM") files.push(resolvePath(f));
+    };
+    const app = v.string(A.GSK_IBMI_APPLICATION_ID);
+    const keyring = v.string(A.GSK_KEYRING_FILE);
+    if (app !== undefined || keyring?.toUpperCase() === "*SYSTEM") {
+      const loc = systemStoreLocation({ directory: this.core.options.systemDirectory });
+      files.push(loc.storeFile, loc.stashFile, loc.registryFile);
+    }
+    add(keyring);
+    add(v.string(A.GSK_KEYRING_STASH_FILE));
+    add(v.string(A.GSKX_TRUST_FILE));
+    for (const crl of (v.string(A.GSKX_CRL_FILE) ?? "").split(",")) add(crl.trim());
+    return files;
+  }
+
   /** No new sessions; sessions already open keep working. */
   async close(): Promise<void> {
     if (this.core.state !== "closed") this.core.close();
   }
 
+  /** `await using env = await Environment.open(…)` closes it at the end of the scope. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
 }
 
+/** A TCP server that runs a server handshake on each connection it accepts. */
 export class TlsServer {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
@@ -139,6 +207,7 @@ export class TlsServer {
     });
   }
 
+  /** The bound address, once `listen` has resolved. */
   get address(): AddressInfo {
     return this.server.address() as AddressInfo;
   }
@@ -149,6 +218,7 @@ export class TlsServer {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
+  /** `await using server = env.createServer(…)` closes it at the end of the scope. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

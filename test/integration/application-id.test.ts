@@ -176,4 +176,31 @@ describe("application IDs", () => {
       await env.close();
     }
   });
+
+  it("watching the files reloads by itself when an assignment changes", async () => {
+    const registry = await ApplicationRegistry.load(systemStoreLocation({ directory: dir }).registryFile);
+    await registry.register({ id: "WATCHED_SERVER", type: "server", certificates: ["edge-ec"] });
+    const env = await Environment.open({ role: "server", applicationId: "WATCHED_SERVER", systemDirectory: dir });
+    const server = env.createServer(async (session) => session.close());
+    const { port } = await server.listen();
+    const reloaded: (GskError | undefined)[] = [];
+    let notify: () => void = () => undefined;
+    const stop = env.watch((error) => {
+      reloaded.push(error);
+      notify();
+    }, 50);
+    try {
+      const before = await probe(port, { servername: "localhost", checkServerIdentity: () => undefined });
+      const done = new Promise<void>((resolve) => (notify = resolve));
+      await registry.assign("WATCHED_SERVER", ["other-host"]);
+      await done;
+      expect(reloaded[0]).toBeUndefined();
+      const after = await probe(port, { servername: "localhost", checkServerIdentity: () => undefined });
+      expect(after.subject).not.toBe(before.subject);
+    } finally {
+      stop();
+      await server.close();
+      await env.close();
+    }
+  });
 });

@@ -21,6 +21,7 @@ export interface KeyStoreOptions {
   readonly label?: string | readonly string[];
 }
 
+/** Everything `Environment.open` takes; each option stands for the GSKit attribute it sets. */
 export interface EnvironmentOptions {
   /** `"client"` (default) or `"server"`. */
   readonly role?: "client" | "server";

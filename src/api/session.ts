@@ -7,6 +7,7 @@ import { Duplex } from "node:stream";
 
 import type { SessionCore } from "../core/session.js";
 
+/** One TLS connection after a successful handshake: read, write, iterate, close. */
 export class Session implements AsyncIterable<Buffer> {
   private duplexView: Duplex | undefined;
 
@@ -64,6 +65,7 @@ export class Session implements AsyncIterable<Buffer> {
     await this.core.close();
   }
 
+  /** `for await (const chunk of session)`: each chunk as it arrives, until end of stream. */
   async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
     for (;;) {
       const chunk = await this.core.readChunk();
@@ -72,6 +74,7 @@ export class Session implements AsyncIterable<Buffer> {
     }
   }
 
+  /** `await using session = …` closes it at the end of the scope. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -3,11 +3,13 @@
  * socket the caller already has, and exposes exactly what the core needs through `SecureChannel`,
  * so no `node:tls` type leaks into the rest of the library.
  *
- * Two undocumented internals are used, each the same one Node's own code uses, and nothing else:
+ * Three undocumented internals are used, each the same one Node's own code uses, and nothing else:
  * - a server-side `TLSSocket` built directly (not through a listening `tls.Server`) never sets
  *   `authorized`/`authorizationError`; Node's own server reads the verdict from
  *   `_handle.verifyError()` in its `'secure'` handler, and so do we;
- * - `'secure'` is the completion event of such a socket (documented from Node 22 on).
+ * - `'secure'` is the completion event of such a socket (documented from Node 22 on);
+ * - such a socket reports TLS errors after the handshake only once `_releaseControl()` was
+ *   called, which Node's own server does in its `'secure'` handler, and so do we.
  */
 import { X509Certificate, type KeyObject } from "node:crypto";
 import type { Socket } from "node:net";
@@ -165,6 +167,10 @@ export class SecureChannel {
           }
         : {}),
     });
+    // Until control is released, TLS errors after the handshake (a bad record MAC, an oversized
+    // record) raise only an internal '_tlsError' event: the socket neither fails nor ends, and a
+    // read on the session would wait for ever.
+    socket.once("secure", () => (socket as unknown as { _releaseControl(): boolean })._releaseControl());
     return new SecureChannel(socket, "server", raw);
   }
 

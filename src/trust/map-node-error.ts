@@ -196,6 +196,7 @@ const OPENSSL_ROWS: NodeErrorRow[] = [
   o("ERR_SSL_BAD_EXTENSION", RC.GSK_ERROR_BAD_MESSAGE, "the peer sent a malformed extension", "a TLS implementation incompatibility"),
   o("ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC", RC.GSK_ERROR_BAD_MAC, "a record failed authentication", "data was corrupted or tampered with in transit"),
   o("ERR_SSL_DECRYPTION_FAILED", RC.GSK_ERROR_BAD_MAC, "a record could not be decrypted", "data was corrupted or tampered with in transit"),
+  o("ERR_SSL_CIPHER_OPERATION_FAILED", RC.GSK_ERROR_BAD_MAC, "a record failed decryption: OpenSSL 3.0 reports a TLS 1.2 AES-GCM record whose tag does not verify this way", "data was corrupted or tampered with in transit"),
   o("ERR_SSL_BAD_SIGNATURE", RC.GSK_ERROR_BAD_PEER, "the peer's handshake signature does not verify: its key does not match its certificate", "the peer's private key does not match its certificate; fix the peer's configuration"),
   o("ERR_SSL_CERTIFICATE_VERIFY_FAILED", RC.GSK_ERROR_BAD_CERTIFICATE, "OpenSSL's own verification refused the peer certificate without a verify code reaching us", "read the verify code (authorizationError) for the precise reason"),
   o("ERR_SSL_UNSAFE_LEGACY_RENEGOTIATION_DISABLED", RC.GSK_ERROR_NO_RI_INDICATION, "the peer does not support secure renegotiation (RFC 5746)", "upgrade the peer"),

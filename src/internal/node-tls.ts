@@ -46,9 +46,31 @@ export interface ContextOptions {
 
 /** An opaque, reusable secure context: built once per environment (and per distinct override). */
 export class TlsContext {
+  /**
+   * Peer certificates already parsed, by SHA-256 fingerprint: a server presents the same chain on
+   * every connection, and parsing one costs ~125 µs (OpenSSL 3.0's key decoders). Bounded, and
+   * X509Certificate is immutable, so sessions may share one.
+   */
+  private readonly parsedPeers = new Map<string, X509Certificate>();
+
   /** @internal */
   constructor(readonly native: tls.SecureContext, readonly options: ContextOptions) {}
+
+  /** @internal */
+  peerCertificate(cert: CapturedCert): X509Certificate {
+    const fingerprint = cert.fingerprint256;
+    const known = fingerprint !== undefined ? this.parsedPeers.get(fingerprint) : undefined;
+    if (known && known.raw.equals(cert.raw)) return known;
+    const parsed = new X509Certificate(cert.raw);
+    if (fingerprint !== undefined) {
+      if (this.parsedPeers.size >= PARSED_PEERS_MAX) this.parsedPeers.delete(this.parsedPeers.keys().next().value as string);
+      this.parsedPeers.set(fingerprint, parsed);
+    }
+    return parsed;
+  }
 }
+
+const PARSED_PEERS_MAX = 256;
 
 export function createTlsContext(options: ContextOptions): TlsContext {
   const keys = options.identities.map((i) => i.key.export({ format: "pem", type: "pkcs8" }) as string);
@@ -87,18 +109,25 @@ export function runtimeSupports(version: TlsVersion): boolean {
   return ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"].includes(version);
 }
 
-/** A peer certificate as node:tls gives it (legacy object), reduced to the DER chain. */
+/** A peer certificate as node:tls gives it (legacy object). */
 interface LegacyCert {
   raw?: Buffer;
+  fingerprint256?: string;
   issuerCertificate?: LegacyCert;
 }
 
-function chainFromLegacy(cert: LegacyCert | undefined): Buffer[] {
-  const out: Buffer[] = [];
+/** One certificate of the chain node:tls verified: its DER, and the fingerprint node computed. */
+interface CapturedCert {
+  readonly raw: Buffer;
+  readonly fingerprint256: string | undefined;
+}
+
+function chainFromLegacy(cert: LegacyCert | undefined): CapturedCert[] {
+  const out: CapturedCert[] = [];
   const seen = new Set<LegacyCert>();
   for (let c = cert; c && c.raw && !seen.has(c); c = c.issuerCertificate) {
     seen.add(c);
-    out.push(c.raw);
+    out.push({ raw: c.raw, fingerprint256: c.fingerprint256 });
   }
   return out;
 }
@@ -109,13 +138,19 @@ function chainFromLegacy(cert: LegacyCert | undefined): Buffer[] {
  */
 export class SecureChannel {
   private peerX509: X509Certificate | undefined | null = null;
-  private capturedChain: Buffer[] | undefined;
+  private capturedChain: CapturedCert[] | undefined;
 
   private constructor(
     private readonly socket: tls.TLSSocket,
     readonly role: "client" | "server",
     private readonly raw: Duplex,
-  ) {}
+    private readonly context: TlsContext,
+  ) {
+    this.active = context;
+  }
+
+  /** The context in use (a server's SNI choice replaces it): what this side presents. */
+  private active: TlsContext;
 
   get stream(): Duplex {
     return this.socket;
@@ -141,7 +176,7 @@ export class SecureChannel {
         return undefined;
       },
     });
-    channel = new SecureChannel(socket, "client", raw);
+    channel = new SecureChannel(socket, "client", raw, context);
     // The 'session' listener must exist before the ticket arrives, or node:tls never asks for it.
     if (options.wantSession) socket.on("session", () => undefined);
     return channel;
@@ -154,6 +189,7 @@ export class SecureChannel {
     options: { requestCert: boolean; selectContext?: ((servername: string) => TlsContext | undefined) | undefined },
   ): SecureChannel {
     const select = options.selectContext;
+    let channel: SecureChannel | undefined;
     const socket = new tls.TLSSocket(raw, {
       isServer: true,
       secureContext: context.native,
@@ -162,7 +198,9 @@ export class SecureChannel {
       ...(select
         ? {
             SNICallback: (name: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => {
-              cb(null, (select(name) ?? context).native);
+              const chosen = select(name) ?? context;
+              if (channel) channel.active = chosen;
+              cb(null, chosen.native);
             },
           }
         : {}),
@@ -171,7 +209,8 @@ export class SecureChannel {
     // record) raise only an internal '_tlsError' event: the socket neither fails nor ends, and a
     // read on the session would wait for ever.
     socket.once("secure", () => (socket as unknown as { _releaseControl(): boolean })._releaseControl());
-    return new SecureChannel(socket, "server", raw);
+    channel = new SecureChannel(socket, "server", raw, context);
+    return channel;
   }
 
   /** Event to wait for to know the handshake completed. */
@@ -203,20 +242,27 @@ export class SecureChannel {
   /** The peer's certificate, taken once (node:tls answers only the first call). */
   peerCertificate(): X509Certificate | undefined {
     if (this.peerX509 === null) {
-      if (this.capturedChain && this.capturedChain.length > 0) this.peerX509 = new X509Certificate(this.capturedChain[0]!);
-      else this.peerX509 = this.socket.getPeerX509Certificate();
+      const captured = this.capturedChain?.[0];
+      this.peerX509 = captured ? this.context.peerCertificate(captured) : this.socket.getPeerX509Certificate();
     }
     return this.peerX509;
   }
 
   /** The chain as node:tls saw it, leaf first (client: the chain captured at verification). */
   peerChain(): X509Certificate[] {
-    if (this.capturedChain) return this.capturedChain.map((d) => new X509Certificate(d));
+    if (this.capturedChain) return this.capturedChain.map((c) => this.context.peerCertificate(c));
     const leaf = this.peerCertificate();
     return leaf ? [leaf] : [];
   }
 
+  /**
+   * The certificate this side presented. A context with one identity can present only that one, so
+   * OpenSSL is asked (a copy and a parse, ~125 µs) only when it had a choice.
+   */
   localCertificate(): X509Certificate | undefined {
+    const identities = this.active.options.identities;
+    if (identities.length === 0) return undefined;
+    if (identities.length === 1) return identities[0]!.chain[0];
     return this.socket.getX509Certificate();
   }
 

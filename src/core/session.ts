@@ -598,11 +598,26 @@ export class SessionCore {
       throw new GskError(RC.GSK_ERROR_UNSUPPORTED, "TLS 1.3 has no renegotiation, and node:tls offers no key update: GSK_RESET_CIPHER needs a TLS 1.2 session");
     }
     this.renegotiating = true;
+    const stream = this.channel!.stream;
+    let onClose: (() => void) | undefined;
     try {
-      await this.channel!.renegotiate();
+      if (stream.destroyed) throw new GskError(RC.GSK_ERROR_SOCKET_CLOSED, "renegotiation failed: the connection is closed");
+      // node:tls announces only a completed renegotiation: a peer that refuses it by ending the
+      // connection (gsk servers do) would otherwise leave this call waiting for ever.
+      const ended = new Promise<never>((_, reject) => {
+        onClose = () => {
+          const end = this.inbound?.end;
+          reject(end?.kind === "error" ? end.error : new GskError(RC.GSK_ERROR_SOCKET_CLOSED, "renegotiation failed: the peer closed the connection instead (it most likely refuses renegotiation)"));
+        };
+        stream.once("close", onClose);
+      });
+      const renegotiated = this.channel!.renegotiate();
+      renegotiated.catch(() => undefined);
+      await Promise.race([renegotiated, ended]);
     } catch (error) {
       throw error instanceof GskError ? error : this.ioError(error as Error, "renegotiation");
     } finally {
+      if (onClose) stream.off("close", onClose);
       this.renegotiating = false;
     }
     const cb = this.values.get(A.GSK_CIPHER_SESSION_RESET);

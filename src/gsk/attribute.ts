@@ -1,11 +1,12 @@
 /** gsk_attribute_set_* / gsk_attribute_get_* / gsk_attribute_get_cert_info. */
+import { A } from "../attributes.js";
 import { RC } from "../codes.js";
 import type { CertDataElement } from "../core/cert-info.js";
 import { certificateInfo } from "../core/cert-info.js";
 import { EnvironmentCore } from "../core/environment.js";
 import { GskError } from "../errors.js";
 import { V } from "../values.js";
-import { box, coreOf } from "./handles.js";
+import { box, coreOf, handleOf } from "./handles.js";
 import { callSync } from "./call.js";
 
 type Kind = "buffer" | "numeric" | "enum" | "callback";
@@ -48,7 +49,10 @@ export function gsk_attribute_set_numeric_value(my_gsk_handle: unknown, numID: u
 
 /** Sets a callback (GSK_CERT_VALIDATION_CALLBACK, GSK_ENVIRONMENT_CLOSE_CALLBACK, GSK_CIPHER_SESSION_RESET). */
 export function gsk_attribute_set_callback(my_gsk_handle: unknown, callBackID: unknown, callBackAreaPtr: unknown): number {
-  return set("gsk_attribute_set_callback", my_gsk_handle, "callback", callBackID, callBackAreaPtr);
+  // The core calls these with its own object; a gsk_* program compares the argument with its handle.
+  const takesHandle = (callBackID === A.GSK_ENVIRONMENT_CLOSE_CALLBACK || callBackID === A.GSK_CIPHER_SESSION_RESET) && typeof callBackAreaPtr === "function";
+  const value = takesHandle ? (core: object) => (callBackAreaPtr as (h: unknown) => unknown)(handleOf(core) ?? core) : callBackAreaPtr;
+  return set("gsk_attribute_set_callback", my_gsk_handle, "callback", callBackID, value);
 }
 
 /** Reads a string attribute into `buffer.value` and its byte length into `bufSize.value`. */

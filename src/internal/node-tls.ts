@@ -277,6 +277,14 @@ export class SecureChannel {
 
   /** TLS 1.2 renegotiation; TLS 1.3 has none. */
   renegotiate(): Promise<void> {
+    // node:tls counts every handshake start on a server socket, the ones of a renegotiation we
+    // start included (two each), and past three in ten minutes fails the connection as a
+    // renegotiation attack (ERR_TLS_SESSION_ATTACK): our own must not use up the peer's allowance.
+    // The counter is the undocumented `_handle.handshakes` of Node's own check.
+    if (this.role === "server") {
+      const handle = (this.socket as unknown as { _handle?: { handshakes?: number } })._handle;
+      if (handle && typeof handle.handshakes === "number") handle.handshakes = 0;
+    }
     return new Promise((resolve, reject) => {
       const started = this.socket.renegotiate({ rejectUnauthorized: false }, (err) => (err ? reject(err) : resolve()));
       if (!started) reject(new GskError(RC.GSK_ERROR_NOT_SSLV3, "renegotiation could not be started"));

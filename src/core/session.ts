@@ -491,6 +491,11 @@ export class SessionCore {
     if (mapped?.alert !== undefined && mapped.code !== RC.GSK_ERROR_IO) {
       return new GskError(mapped.code, `the server refused our certificate after the handshake: alert ${String(mapped.alert)}; ${mapped.hint}`, { cause: error, nodeCode: mapped.nodeCode });
     }
+    // Only the peer going away (a reset, a FIN, a broken pipe) reads as a refusal; a TLS error it
+    // caused (a forged or oversized record, a refused renegotiation) keeps its own code.
+    if (error && mapped && mapped.code !== RC.GSK_ERROR_IO && mapped.code !== RC.GSK_ERROR_SOCKET_CLOSED) {
+      return this.ioError(error, "the connection right after the handshake");
+    }
     this.lastErrno = mapped?.nodeCode;
     const ours = this.context?.identities[0]?.chain[0];
     const peer = this.config?.role === "server" ? "client" : "server";

@@ -1,0 +1,587 @@
+/**
+ * Shared pieces of the reliability suite: servers that record what each connection ended with
+ * (gsk_* layer and idiomatic layer), a control client, hostile raw clients, handle accounting,
+ * an unhandled-rejection recorder, a seeded PRNG and the file mutator.
+ *
+ * Everything runs on 127.0.0.1 with port 0, and every helper that starts something gives back
+ * the means to stop it, so a test can prove the process returns to its handle baseline.
+ */
+import { connect as netConnect, createServer as netCreateServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
+
+import {
+  Environment,
+  GskError,
+  TlsServer,
+  gsk_attribute_set_buffer,
+  gsk_attribute_set_enum,
+  gsk_attribute_set_numeric_value,
+  gsk_environment_close,
+  gsk_environment_init,
+  gsk_environment_open,
+  gsk_secure_soc_close,
+  gsk_secure_soc_init,
+  gsk_secure_soc_open,
+  gsk_secure_soc_read,
+  gsk_secure_soc_write,
+  gskx_errno,
+  gskx_last_error,
+  ref,
+  type EnvironmentOptions,
+  type Session,
+  type gsk_handle,
+  GSK_FALSE,
+  GSK_FD,
+  GSK_HANDSHAKE_TIMEOUT,
+  GSK_KEYRING_FILE,
+  GSK_KEYRING_PW,
+  GSK_OK,
+  GSK_PROTOCOL_TLSV13,
+  GSK_SERVER_SESSION,
+  GSK_SESSION_TYPE,
+} from "../../src/index.js";
+import { RETURN_CODES } from "../../src/codes.js";
+import { pkiFile } from "../fixtures/pki-manifest.js";
+import { makeStore, PASSWORD } from "../helpers/stores.js";
+
+// ------------------------------------------------------------------------------------------------
+// Codes
+
+/** Every code the return-code table documents. */
+export const DOCUMENTED_CODES: ReadonlySet<number> = new Set(RETURN_CODES.map((r) => r.code));
+
+// ------------------------------------------------------------------------------------------------
+// Process health: handles, unhandled rejections
+
+export interface HandleCounts {
+  tcp: number;
+  server: number;
+  timeout: number;
+}
+
+/** The process's live TCP sockets, TCP servers and timers, as Node reports them. */
+export function handleCounts(): HandleCounts {
+  const info = process.getActiveResourcesInfo();
+  return {
+    tcp: info.filter((r) => r === "TCPSocketWrap").length,
+    server: info.filter((r) => r === "TCPServerWrap").length,
+    timeout: info.filter((r) => r === "Timeout").length,
+  };
+}
+
+/**
+ * Waits (event-loop turns, bounded) until no more sockets, servers and timers are alive than at
+ * `baseline`, and returns the last counts: the caller asserts on them, so a leak fails with its
+ * numbers instead of a timeout.
+ */
+export async function settleHandles(baseline: HandleCounts, limitMs = 5_000): Promise<HandleCounts> {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const now = handleCounts();
+    if ((now.tcp <= baseline.tcp && now.server <= baseline.server && now.timeout <= baseline.timeout) || Date.now() > deadline) return now;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Records unhandled rejections while installed; `stop()` removes the listener. */
+export function recordUnhandledRejections(): { readonly seen: unknown[]; stop(): void } {
+  const seen: unknown[] = [];
+  const listener = (reason: unknown): void => void seen.push(reason);
+  process.on("unhandledRejection", listener);
+  return { seen, stop: () => void process.off("unhandledRejection", listener) };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Outcomes recorded by servers
+
+/** How one accepted connection ended on the server. */
+export interface ServerOutcome {
+  /** gsk_secure_soc_init's code (gsk layer) or the handshake error's code (idiomatic; 0 = ok). */
+  initRc: number;
+  /** The first non-OK read/write code after a successful handshake (0: clean end of stream). */
+  ioRc?: number;
+  /** gskx_errno after a 406 (gsk layer) or the GskError's nodeCode (idiomatic). */
+  errno?: string | undefined;
+  message?: string | undefined;
+  /** Bytes echoed back. */
+  echoed: number;
+}
+
+/** A queue of outcomes, in completion order, with a way to wait for the next N. */
+export class Outcomes {
+  readonly all: ServerOutcome[] = [];
+  private waiters: { n: number; resolve: () => void }[] = [];
+
+  push(o: ServerOutcome): void {
+    this.all.push(o);
+    this.waiters = this.waiters.filter((w) => {
+      if (this.all.length >= w.n) {
+        w.resolve();
+        return false;
+      }
+      return true;
+    });
+  }
+
+  /** How many outcomes are recorded now: pass it to `since` to wait for the next ones. */
+  mark(): number {
+    return this.all.length;
+  }
+
+  /** The `count` outcomes recorded after `mark`, once they are there. */
+  async since(mark: number, count: number, limitMs = 15_000): Promise<ServerOutcome[]> {
+    const all = await this.waitFor(mark + count, limitMs);
+    return all.slice(mark, mark + count);
+  }
+
+  /** Resolves once `n` outcomes in total are recorded; rejects after `limitMs`. */
+  async waitFor(n: number, limitMs = 15_000): Promise<ServerOutcome[]> {
+    if (this.all.length < n) {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`only ${String(this.all.length)} of ${String(n)} server outcomes within ${String(limitMs)} ms`)), limitMs);
+        this.waiters.push({
+          n,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        });
+      });
+    }
+    return this.all.slice(0, n);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Stores
+
+export interface ServerStores {
+  server: string;
+  client: string;
+  /** The trust anchors a plain node:tls client needs for the control connection. */
+  ca: string;
+}
+
+let storesCache: Promise<ServerStores> | undefined;
+
+/** One ECDSA server store (server identity) and one client store (client identity), made once. */
+export function serverStores(): Promise<ServerStores> {
+  storesCache ??= (async () => ({
+    server: await makeStore({ tree: "ecdsa", personal: ["server"] }),
+    client: await makeStore({ tree: "ecdsa", personal: ["client"] }),
+    ca: pkiFile("ecdsa", "ca.pem"),
+  }))();
+  return storesCache;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Servers: echo what arrives; a session whose first message is FLOOD_COMMAND instead writes
+// without end (for back-pressure), until the write fails or the test calls stopFlood().
+
+/** First message that turns a session into a flooding one. */
+export const FLOOD_COMMAND = "FLOOD!";
+
+/** One flooding session: bytes whose write resolved, and whether a write is pending now. */
+export interface FloodState {
+  written: number;
+  pending: boolean;
+  /** The TCP socket under the session (gsk server), where the test can see its queue. */
+  socket: Socket | undefined;
+}
+
+/** Write loops that a test can watch and release. */
+class Flood {
+  readonly state: FloodState[] = [];
+  private running = true;
+  private readonly wake: (() => void)[] = [];
+
+  /** Writes `chunk` until a write fails (rethrown) or `stop()`; a pending write is abandoned then. */
+  async run(socket: Socket | undefined, write: (chunk: Buffer) => Promise<void>): Promise<void> {
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    const state: FloodState = { written: 0, pending: false, socket };
+    this.state.push(state);
+    const stopped = new Promise<"stopped">((r) => this.wake.push(() => r("stopped")));
+    while (this.running) {
+      state.pending = true;
+      const written = write(chunk).then(() => "written" as const);
+      // Released by stop() while the write is pending: its promise then settles (or fails) with
+      // the connection, so it gets a handler here.
+      written.catch(() => undefined);
+      const result = await Promise.race([written, stopped]);
+      state.pending = false;
+      if (result === "stopped") return;
+      state.written += chunk.length;
+    }
+  }
+
+  stop(): void {
+    this.running = false;
+    for (const wake of this.wake.splice(0)) wake();
+  }
+}
+
+export interface RecordingServer {
+  readonly port: number;
+  readonly outcomes: Outcomes;
+  readonly floodState: readonly FloodState[];
+  /** Releases the flooding sessions' pending writes (their sessions are then closed). */
+  stopFlood(): void;
+  close(): Promise<void>;
+}
+
+export interface GskServerOptions {
+  /** GSK_HANDSHAKE_TIMEOUT in seconds (default 1). */
+  handshakeTimeout?: number;
+  /** TLS 1.2 only (for renegotiation). */
+  tls12Only?: boolean;
+}
+
+/** A gsk_* server: one environment, a session per accepted socket, gsk_secure_soc_read/write. */
+export async function gskServer(options: GskServerOptions = {}): Promise<RecordingServer> {
+  const stores = await serverStores();
+  const envBox = ref<gsk_handle>();
+  expectOk(gsk_environment_open(envBox), "gsk_environment_open");
+  const env = envBox.value!;
+  expectOk(gsk_attribute_set_buffer(env, GSK_KEYRING_FILE, stores.server, 0), "GSK_KEYRING_FILE");
+  expectOk(gsk_attribute_set_buffer(env, GSK_KEYRING_PW, PASSWORD, 0), "GSK_KEYRING_PW");
+  expectOk(gsk_attribute_set_enum(env, GSK_SESSION_TYPE, GSK_SERVER_SESSION), "GSK_SESSION_TYPE");
+  expectOk(gsk_attribute_set_numeric_value(env, GSK_HANDSHAKE_TIMEOUT, options.handshakeTimeout ?? 1), "GSK_HANDSHAKE_TIMEOUT");
+  if (options.tls12Only) expectOk(gsk_attribute_set_enum(env, GSK_PROTOCOL_TLSV13, GSK_FALSE), "GSK_PROTOCOL_TLSV13");
+  expectOk(await gsk_environment_init(env), "gsk_environment_init");
+
+  const outcomes = new Outcomes();
+  const sockets = new Set<Socket>();
+  const flood = new Flood();
+
+  const serve = async (socket: Socket): Promise<void> => {
+    const h = ref<gsk_handle>();
+    expectOk(gsk_secure_soc_open(env, h), "gsk_secure_soc_open");
+    gsk_attribute_set_numeric_value(h.value, GSK_FD, socket);
+    const initRc = await gsk_secure_soc_init(h.value);
+    const outcome: ServerOutcome = { initRc, echoed: 0 };
+    const failed = (rc: number): void => {
+      outcome.ioRc = rc;
+      outcome.errno = gskx_errno(h.value);
+      outcome.message = gskx_last_error()?.message;
+    };
+    if (initRc !== GSK_OK) {
+      outcome.errno = gskx_errno(h.value);
+      outcome.message = gskx_last_error()?.message;
+    } else {
+      const buf = Buffer.alloc(16 * 1024);
+      const n = ref<number>();
+      const w = ref<number>();
+      for (;;) {
+        const rc = await gsk_secure_soc_read(h.value, buf, buf.length, n);
+        if (rc !== GSK_OK) {
+          failed(rc);
+          break;
+        }
+        if (n.value === 0) {
+          outcome.ioRc = 0;
+          break;
+        }
+        if (outcome.echoed === 0 && buf.subarray(0, n.value).toString() === FLOOD_COMMAND) {
+          try {
+            await flood.run(socket, async (chunk) => {
+              const wrc = await gsk_secure_soc_write(h.value, chunk, chunk.length, w);
+              if (wrc !== GSK_OK) throw new GskError(wrc, gskx_last_error()?.message ?? "write failed");
+            });
+            outcome.ioRc = 0;
+          } catch (error) {
+            failed((error as GskError).code);
+          }
+          break;
+        }
+        const wrc = await gsk_secure_soc_write(h.value, buf, n.value!, w);
+        if (wrc !== GSK_OK) {
+          failed(wrc);
+          break;
+        }
+        outcome.echoed += n.value!;
+      }
+    }
+    await gsk_secure_soc_close(h);
+    socket.destroy();
+    outcomes.push(outcome);
+  };
+
+  const server = netCreateServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    socket.on("error", () => undefined);
+    void serve(socket);
+  });
+  const port = await listen(server);
+  return {
+    port,
+    outcomes,
+    floodState: flood.state,
+    stopFlood: () => flood.stop(),
+    async close() {
+      flood.stop();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+      gsk_environment_close(ref(env));
+    },
+  };
+}
+
+/** The idiomatic server: TlsServer, echo through async iteration, failed handshakes via onError. */
+export async function idiomaticServer(extra: Partial<EnvironmentOptions> = {}): Promise<RecordingServer & { env: Environment; server: TlsServer }> {
+  const stores = await serverStores();
+  const env = await Environment.open({ role: "server", keystore: { file: stores.server, password: PASSWORD }, handshakeTimeoutMs: 1_000, ...extra });
+  const outcomes = new Outcomes();
+  const flood = new Flood();
+  const server = env.createServer(
+    async (session: Session) => {
+      const outcome: ServerOutcome = { initRc: 0, echoed: 0 };
+      try {
+        for await (const chunk of session) {
+          if (outcome.echoed === 0 && chunk.toString() === FLOOD_COMMAND) {
+            await flood.run(undefined, (c) => session.write(c));
+            break;
+          }
+          await session.write(chunk);
+          outcome.echoed += chunk.length;
+        }
+        outcome.ioRc = 0;
+      } catch (error) {
+        outcome.ioRc = error instanceof GskError ? error.code : -1;
+        outcome.errno = error instanceof GskError ? error.nodeCode : undefined;
+        outcome.message = error instanceof Error ? error.message : String(error);
+      }
+      await session.close();
+      outcomes.push(outcome);
+    },
+    (error) => outcomes.push({ initRc: error.code, errno: error.nodeCode, message: error.message, echoed: 0 }),
+  );
+  const address = await server.listen();
+  return {
+    port: address.port,
+    outcomes,
+    env,
+    server,
+    floodState: flood.state,
+    stopFlood: () => flood.stop(),
+    async close() {
+      flood.stop();
+      await server.close();
+      await env.close();
+    },
+  };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Clients
+
+/** A node:tls client that echoes `message` through the server and closes: the control connection. */
+export async function controlEcho(port: number, options: Partial<ConnectionOptions> = {}): Promise<string> {
+  const stores = await serverStores();
+  return new Promise<string>((resolve, reject) => {
+    const socket = tlsConnect({ host: "127.0.0.1", port, servername: "localhost", ca: stores.ca, ...options });
+    const parts: Buffer[] = [];
+    const message = "control-" + String(Math.random()).slice(2);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error("the control connection got no echo within 10 s"));
+    }, 10_000);
+    socket.once("secureConnect", () => socket.write(message));
+    socket.on("data", (d: Buffer) => {
+      parts.push(d);
+      if (Buffer.concat(parts).toString() === message) {
+        clearTimeout(timer);
+        socket.end();
+      }
+    });
+    socket.once("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    socket.once("close", () => {
+      clearTimeout(timer);
+      const got = Buffer.concat(parts).toString();
+      if (got === message) resolve(got);
+      else reject(new Error(`control connection closed with ${JSON.stringify(got)} instead of the echo`));
+    });
+  });
+}
+
+/**
+ * A node:tls client over a TCP socket of our own, so the test can reset the TCP connection under
+ * the TLS layer (`raw.resetAndDestroy()`), which a TLSSocket's own handle cannot do.
+ */
+export async function tlsClient(port: number, options: Partial<ConnectionOptions> = {}): Promise<{ tls: TLSSocket; raw: Socket }> {
+  const stores = await serverStores();
+  const raw = await rawConnect(port);
+  const socket = tlsConnect({ socket: raw, servername: "localhost", ca: stores.ca, ...options });
+  await new Promise<void>((resolve, reject) => {
+    socket.once("secureConnect", () => {
+      socket.off("error", reject);
+      resolve();
+    });
+    socket.once("error", reject);
+  });
+  socket.on("error", () => undefined);
+  return { tls: socket, raw };
+}
+
+/** A connected raw TCP socket to 127.0.0.1:port. */
+export function rawConnect(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = netConnect(port, "127.0.0.1");
+    s.once("connect", () => {
+      s.off("error", reject);
+      s.on("error", () => undefined);
+      resolve(s);
+    });
+    s.once("error", reject);
+  });
+}
+
+/** Resolves when the socket is closed (by either end). */
+export function closed(socket: Socket): Promise<void> {
+  if (socket.destroyed && socket.closed) return Promise.resolve();
+  return new Promise((r) => socket.once("close", () => r()));
+}
+
+let clientHelloCache: Promise<Buffer> | undefined;
+
+/**
+ * A real ClientHello as node:tls sends it (TLS 1.3 capable, SNI localhost), captured once from a
+ * listener that never answers.
+ */
+export function realClientHello(): Promise<Buffer> {
+  clientHelloCache ??= (async () => {
+    const listener = netCreateServer();
+    const port = await listen(listener);
+    const got = new Promise<Buffer>((resolve) => {
+      listener.once("connection", (s: Socket) => {
+        s.once("data", (d: Buffer) => {
+          resolve(d);
+          s.destroy();
+        });
+      });
+    });
+    const client = tlsConnect({ host: "127.0.0.1", port, servername: "localhost", rejectUnauthorized: false });
+    client.on("error", () => undefined);
+    const hello = await got;
+    client.destroy();
+    await new Promise<void>((r) => listener.close(() => r()));
+    return hello;
+  })();
+  return clientHelloCache;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Small utilities
+
+export function listen(server: Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function expectOk(rc: number, what: string): void {
+  if (rc !== GSK_OK) throw new Error(`${what} returned ${String(rc)}: ${gskx_last_error()?.message ?? ""}`);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Races `promise` against a deadline; the timer is always cleared. */
+export async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no result within ${String(ms)} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Seeded randomness and file mutation
+
+/** mulberry32: a tiny, fast, seedable PRNG (32-bit state) — enough to make fuzz runs repeatable. */
+export class Prng {
+  private state: number;
+
+  constructor(seed: number) {
+    this.state = seed >>> 0;
+  }
+
+  /** Uniform in [0, 2^32). */
+  u32(): number {
+    this.state = (this.state + 0x6d2b79f5) >>> 0;
+    let t = this.state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  }
+
+  /** Uniform integer in [0, n). */
+  below(n: number): number {
+    return n <= 0 ? 0 : this.u32() % n;
+  }
+
+  bytes(n: number): Buffer {
+    const out = Buffer.alloc(n);
+    for (let i = 0; i < n; i++) out[i] = this.u32() & 0xff;
+    return out;
+  }
+}
+
+export type MutationKind = "bitflip" | "byteset" | "truncate" | "insert" | "duplicate" | "interesting";
+
+/** Byte values that tend to hit boundaries in length and tag fields. */
+const INTERESTING = [0x00, 0x01, 0x7f, 0x80, 0x81, 0x82, 0x84, 0xff, 0x30, 0x04, 0x02, 0x0a, 0x22, 0x7b, 0x5b];
+
+/**
+ * One mutant of `seed`: 1–4 stacked mutations among bit flips, byte sets, truncation, insertion
+ * of random bytes and duplication of a chunk. Returns the mutant and what was done (for the
+ * failure message, so a finding can be replayed).
+ */
+export function mutate(seed: Buffer, rng: Prng): { data: Buffer; kinds: MutationKind[] } {
+  let data: Buffer = Buffer.from(seed);
+  const kinds: MutationKind[] = [];
+  const rounds = 1 + rng.below(4);
+  for (let r = 0; r < rounds; r++) {
+    const kind = (["bitflip", "byteset", "truncate", "insert", "duplicate", "interesting"] as const)[rng.below(6)]!;
+    kinds.push(kind);
+    if (data.length === 0) {
+      data = rng.bytes(1 + rng.below(8));
+      continue;
+    }
+    const at = rng.below(data.length);
+    switch (kind) {
+      case "bitflip":
+        data[at] = data[at]! ^ (1 << rng.below(8));
+        break;
+      case "byteset":
+        data[at] = rng.u32() & 0xff;
+        break;
+      case "interesting":
+        data[at] = INTERESTING[rng.below(INTERESTING.length)]!;
+        break;
+      case "truncate":
+        data = data.subarray(0, at);
+        break;
+      case "insert":
+        data = Buffer.concat([data.subarray(0, at), rng.bytes(1 + rng.below(16)), data.subarray(at)]);
+        break;
+      case "duplicate": {
+        const len = 1 + rng.below(Math.min(256, data.length - at));
+        const chunk = data.subarray(at, at + len);
+        const to = rng.below(data.length + 1);
+        data = Buffer.concat([data.subarray(0, to), chunk, data.subarray(to)]);
+        break;
+      }
+    }
+  }
+  return { data, kinds };
+}

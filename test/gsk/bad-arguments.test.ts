@@ -523,7 +523,7 @@ beforeAll(async () => {
   gsk_attribute_set_numeric_value(c.value, GSK_FD, tcp.client);
   gsk_attribute_set_numeric_value(s.value, GSK_FD, tcp.server);
   gsk_attribute_set_buffer(c.value, GSK_SSL_EXTN_SERVERNAME_REQUEST, "localhost", 0);
-  // A bad-argument call that were wrongly accepted then ends in a timeout instead of hanging.
+  // A bad-argument call that was wrongly accepted then ends in a timeout instead of hanging.
   gsk_attribute_set_numeric_value(c.value, GSK_IBMI_READ_TIMEOUT, 2000);
   expect(await Promise.all([gsk_secure_soc_init(s.value), gsk_secure_soc_init(c.value)])).toEqual([GSK_OK, GSK_OK]);
 

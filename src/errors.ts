@@ -16,8 +16,8 @@ export interface GskErrorOptions {
  * underneath, when there is one; `cause` the original error.
  *
  * @example
- * try { await session.handshake(); } catch (e) {
- *   if (isGskError(e) && e.code === GSK_ERROR_NO_CERTIFICATE) …
+ * try { await env.connect({ host, port }); } catch (e) {
+ *   if (isGskError(e) && e.code === GSK_IBMI_ERROR_NOT_TRUSTED_ROOT) …
  * }
  */
 export class GskError extends Error {

@@ -585,3 +585,275 @@ export function mutate(seed: Buffer, rng: Prng): { data: Buffer; kinds: Mutation
   }
   return { data, kinds };
 }
+
+// ------------------------------------------------------------------------------------------------
+// File fuzzing. The parsers run in a worker thread so that a mutant that hangs (even in
+// synchronous code) is caught: the main thread watches a shared progress counter and terminates
+// the worker when one mutant takes longer than its limit, naming the mutant for replay. The
+// worker's heap is capped, so an allocation bomb ends it instead of the test process.
+
+/** The file formats the fuzzer mutates. */
+export const FUZZ_FORMATS = ["pkcs12", "pkcs12-legacy", "pem", "stash", "kdb", "registry"] as const;
+export type FuzzFormat = (typeof FUZZ_FORMATS)[number];
+
+export interface FuzzOptions {
+  /** At most this many mutants. */
+  count: number;
+  /** And at most this long (ms): whichever bound comes first. */
+  budgetMs: number;
+  /** A mutant still running after this long is a hang. */
+  perMutantMs: number;
+  /** Base seed; mutant i uses its own PRNG seeded from (seed, i), so any one can be replayed. */
+  seed: number;
+  /** Harness self-test: mutant 3 hangs, or throws a TypeError, instead of being parsed. */
+  selfTest?: "hang" | "throw";
+}
+
+export interface FuzzFailure {
+  index: number;
+  kinds: string[];
+  error: string;
+}
+
+export interface FuzzReport {
+  format: FuzzFormat;
+  mutants: number;
+  /** Mutants that parsed (a mutation in a part nothing checks, or a harmless one). */
+  parsed: number;
+  /** GskError codes seen, with counts. */
+  codes: Record<string, number>;
+  /** The first failures (at most 20) and how many there were in all. */
+  failures: FuzzFailure[];
+  failureCount: number;
+  slowestMs: number;
+  /** Largest growth of the worker's heap + ArrayBuffer memory over its start, sampled per mutant. */
+  memoryGrowth: number;
+  elapsedMs: number;
+  stoppedBy: "count" | "time" | "hang" | "crash";
+}
+
+/** Mutant i's PRNG: independent of every other mutant, so a finding replays alone. */
+export function mutantRng(seed: number, index: number): Prng {
+  return new Prng((Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(index + 1, 0xc2b2ae35)) >>> 0);
+}
+
+/** Runs the fuzzer for one format in a worker and returns its report. */
+export async function runFuzz(format: FuzzFormat, options: FuzzOptions): Promise<FuzzReport> {
+  const { Worker } = await import("node:worker_threads");
+  const { createRequire } = await import("node:module");
+  const { fileURLToPath } = await import("node:url");
+  const { pathToFileURL } = await import("node:url");
+  // The worker loads this file through tsx's ESM API (a worker does not inherit the test runner's
+  // TypeScript loader), addressed by absolute URL: a data: URL module cannot resolve bare names.
+  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href;
+  const self = fileURLToPath(import.meta.url);
+  const progress = new Int32Array(new SharedArrayBuffer(8));
+  const source = `import { tsImport } from ${JSON.stringify(tsxApi)};
+    import { workerData } from "node:worker_threads";
+    const m = await tsImport(${JSON.stringify(self)}, ${JSON.stringify(pathToFileURL(self).href)});
+    await m.fuzzWorkerMain(workerData);`;
+  const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(source)}`), {
+    workerData: { format, options, progress },
+    resourceLimits: { maxOldGenerationSizeMb: 512 },
+  });
+  const started = Date.now();
+  return new Promise<FuzzReport>((resolve) => {
+    let lastIndex = -2;
+    let lastChange = Date.now();
+    const done = (report: FuzzReport): void => {
+      clearInterval(watch);
+      void worker.terminate();
+      resolve(report);
+    };
+    const empty = (stoppedBy: FuzzReport["stoppedBy"], failure: FuzzFailure): FuzzReport => ({
+      format,
+      mutants: Math.max(0, Atomics.load(progress, 0)),
+      parsed: 0,
+      codes: {},
+      failures: [failure],
+      failureCount: 1,
+      slowestMs: Date.now() - lastChange,
+      memoryGrowth: 0,
+      elapsedMs: Date.now() - started,
+      stoppedBy,
+    });
+    const watch = setInterval(() => {
+      const index = Atomics.load(progress, 0);
+      if (index !== lastIndex) {
+        lastIndex = index;
+        lastChange = Date.now();
+      } else if (Atomics.load(progress, 1) === 1 && Date.now() - lastChange > options.perMutantMs) {
+        // Seeds take the worker a while to build before the first mutant; only a mutant can hang.
+        const mutant = seedsMutantHint(index);
+        done(empty("hang", { index, kinds: [], error: `mutant ${String(index)} ran longer than ${String(options.perMutantMs)} ms (${mutant})` }));
+      }
+    }, 50);
+    worker.once("message", (report: FuzzReport) => done(report));
+    worker.once("error", (error) => done(empty("crash", { index: Atomics.load(progress, 0), kinds: [], error: `the worker died: ${String(error)}` })));
+    worker.once("exit", (code) => done(empty("crash", { index: Atomics.load(progress, 0), kinds: [], error: `the worker exited with ${String(code)} before reporting` })));
+  });
+}
+
+function seedsMutantHint(index: number): string {
+  return `replay: mutate(seeds[${String(index)} % seeds.length], mutantRng(seed, ${String(index)}))`;
+}
+
+/** The seeds of a format: valid files, with low KDF iteration counts so mutants parse fast. */
+export async function fuzzSeeds(format: FuzzFormat): Promise<Buffer[]> {
+  const { createPrivateKey, X509Certificate } = await import("node:crypto");
+  const { readFileSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { pkiDir } = await import("../fixtures/pki-manifest.js");
+  const { writePkcs12 } = await import("../../src/keystore/pkcs12.js");
+  const { writePemBundle } = await import("../../src/keystore/pem.js");
+  const { encodeStash } = await import("../../src/keystore/stash.js");
+  const { writeCmsKeyDb } = await import("../../src/keystore/cms-kdb.js");
+  type Entry = import("../../src/keystore/types.js").KeyStoreEntry;
+
+  const certs = (tree: string, file: string): InstanceType<typeof X509Certificate>[] =>
+    (readFileSync(join(pkiDir, tree, file), "utf8").match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((b) => new X509Certificate(b));
+  const personal = (tree: string, name: string): Entry => ({
+    label: name,
+    certificates: certs(tree, `${name}.chain.pem`),
+    privateKey: createPrivateKey(readFileSync(join(pkiDir, tree, `${name}.key.pem`))),
+    trusted: false,
+  });
+  const ca = (tree: string): Entry => ({ label: `${tree}-root`, certificates: certs(tree, "ca.pem"), trusted: true });
+  const ecdsa: Entry[] = [personal("ecdsa", "server"), ca("ecdsa")];
+  const rsa: Entry[] = [personal("rsa", "client"), ca("rsa")];
+
+  switch (format) {
+    case "pkcs12":
+      return [await writePkcs12(ecdsa, PASSWORD, { iterations: 1 }), await writePkcs12(rsa, PASSWORD, { iterations: 1 })];
+    case "pkcs12-legacy":
+      return [await writePkcs12(ecdsa, PASSWORD, { iterations: 1, legacy: true }), await writePkcs12(rsa, PASSWORD, { iterations: 1, legacy: true })];
+    case "pem":
+      return [Buffer.from(writePemBundle(ecdsa)), Buffer.from(writePemBundle(ecdsa, PASSWORD)), Buffer.from(writePemBundle(rsa))];
+    case "stash":
+      return [encodeStash(PASSWORD, 8), encodeStash(PASSWORD, 1), encodeStash("a much longer pässword for the stash", 8)];
+    case "kdb": {
+      // A CMS record holds only the entry's own certificate; the chain lives in CA entries.
+      const single = (e: Entry): Entry => ({ ...e, certificates: e.certificates.slice(0, 1) });
+      const intermediate: Entry = { label: "ecdsa-int", certificates: certs("ecdsa", "intermediate.pem"), trusted: true };
+      return [
+        writeCmsKeyDb([single(ecdsa[0]!), intermediate, ecdsa[1]!], PASSWORD, { iterations: 1, slotSize: 1500 }),
+        writeCmsKeyDb([single(rsa[0]!), rsa[1]!], PASSWORD, { iterations: 1, version: 4 }),
+      ];
+    }
+    case "registry":
+      return [
+        Buffer.from(
+          JSON.stringify(
+            {
+              version: 1,
+              applications: [
+                {
+                  id: "MY_SERVER",
+                  type: "server",
+                  description: "fuzz seed",
+                  certificates: ["server"],
+                  trustList: ["ecdsa-root"],
+                  clientAuth: "required",
+                  allowedPeerNames: ["dns:client.example", "ip:127.0.0.1"],
+                  protocols: ["TLSv1.3"],
+                  ciphers: ["TLS_AES_128_GCM_SHA256"],
+                  sessionLifetime: 300,
+                },
+                { id: "MY_CLIENT", type: "client", description: "", certificates: [], trustList: null, clientAuth: "none", allowedPeerNames: [], protocols: [], ciphers: [], sessionLifetime: null },
+              ],
+            },
+            null,
+            2,
+          ) + "\n",
+        ),
+      ];
+  }
+}
+
+/** One parse of `data` as `format`; resolves with nothing or throws what the parser threw. */
+async function fuzzParse(format: FuzzFormat, data: Buffer, index: number, scratch: string): Promise<void> {
+  switch (format) {
+    case "pkcs12":
+    case "pkcs12-legacy": {
+      const { readPkcs12 } = await import("../../src/keystore/pkcs12.js");
+      await readPkcs12(data, PASSWORD, "fuzz.p12");
+      return;
+    }
+    case "pem": {
+      const { readPemBundle } = await import("../../src/keystore/pem.js");
+      readPemBundle(data.toString("utf8"), PASSWORD, "fuzz.pem");
+      return;
+    }
+    case "stash": {
+      const { decodeStash } = await import("../../src/keystore/stash.js");
+      decodeStash(data, "fuzz.sth");
+      return;
+    }
+    case "kdb": {
+      const { readCmsKeyDb } = await import("../../src/keystore/cms-kdb.js");
+      // Every other mutant without the password: both MACs are then skipped and the records
+      // themselves meet the mutations.
+      readCmsKeyDb(data, index % 2 === 0 ? PASSWORD : undefined, "fuzz.kdb");
+      return;
+    }
+    case "registry": {
+      const { writeFile } = await import("node:fs/promises");
+      const { join } = await import("node:path");
+      const { ApplicationRegistry } = await import("../../src/registry/registry.js");
+      const file = join(scratch, "applications.json");
+      await writeFile(file, data);
+      await ApplicationRegistry.load(file);
+      return;
+    }
+  }
+}
+
+/** The worker's side of `runFuzz` (exported for the worker; tests call `runFuzz`). */
+export async function fuzzWorkerMain(data: { format: FuzzFormat; options: FuzzOptions; progress: Int32Array }): Promise<void> {
+  const { parentPort } = await import("node:worker_threads");
+  const { mkdtemp, rm } = await import("node:fs/promises");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { format, options, progress } = data;
+  const seeds = await fuzzSeeds(format);
+  const scratch = await mkdtemp(join(tmpdir(), "gskit-fuzz-"));
+  // Every parse once on its seed, so modules are loaded and the memory baseline is steady.
+  for (const [i, seed] of seeds.entries()) await fuzzParse(format, seed, i * 2, scratch);
+  const memory = (): number => {
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  const base = memory();
+  const report: FuzzReport = { format, mutants: 0, parsed: 0, codes: {}, failures: [], failureCount: 0, slowestMs: 0, memoryGrowth: 0, elapsedMs: 0, stoppedBy: "count" };
+  const started = Date.now();
+  Atomics.store(progress, 1, 1);
+  for (let i = 0; i < options.count; i++) {
+    if (Date.now() - started > options.budgetMs) {
+      report.stoppedBy = "time";
+      break;
+    }
+    Atomics.store(progress, 0, i);
+    const { data: mutant, kinds } = mutate(seeds[i % seeds.length]!, mutantRng(options.seed, i));
+    const t0 = performance.now();
+    try {
+      if (options.selfTest !== undefined && i === 3) {
+        if (options.selfTest === "throw") throw new TypeError("self-test: a parser bug");
+        for (;;) Atomics.load(progress, 0);
+      }
+      await fuzzParse(format, mutant, i, scratch);
+      report.parsed++;
+    } catch (error) {
+      if (error instanceof GskError && DOCUMENTED_CODES.has(error.code)) {
+        report.codes[String(error.code)] = (report.codes[String(error.code)] ?? 0) + 1;
+      } else if (report.failureCount++ < 20) {
+        report.failures.push({ index: i, kinds, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+      }
+    }
+    report.slowestMs = Math.max(report.slowestMs, performance.now() - t0);
+    report.memoryGrowth = Math.max(report.memoryGrowth, memory() - base);
+    report.mutants++;
+  }
+  report.elapsedMs = Date.now() - started;
+  await rm(scratch, { recursive: true, force: true });
+  parentPort!.postMessage(report);
+}

@@ -23,6 +23,7 @@ import { GskError } from "../errors.js";
 import { SecureChannel } from "../internal/node-tls.js";
 import { adoptFd, assertFdNotOwned } from "../internal/socket-fd.js";
 import { parseAllowedPeerNames, matchAllowedPeerNames } from "../trust/allowed-peer-names.js";
+import { missingCrlMessage, missingCrls, parseCrls } from "../trust/crl-coverage.js";
 import { describeCertificate, validationMessage } from "../trust/describe.js";
 import { mapNodeError, mapVerifyCode } from "../trust/map-node-error.js";
 import { checkPeerName, isIpAddress } from "../trust/peer-name.js";
@@ -390,7 +391,8 @@ export class SessionCore {
       chain = reused && cached ? cached.chain : channel.peerChain();
       const verifyError = channel.verifyErrorCode() ?? (reused ? cached?.verifyError : undefined);
       if (chain.length === 0) code = RC.GSK_ERROR_NO_CERTIFICATE;
-      else if (verifyError) ({ code, hint } = mapVerifyCode(verifyError));
+      else if (verifyError) ({ code, hint } = this.verifyFailure(verifyError, chain));
+      else if (isCaAsLeaf(chain[0]!, this.env.identity.anchors)) ({ code, hint } = caAsLeafFailure("server"));
       else if (config.expectedName !== undefined) {
         const name = checkPeerName(chain[0]!, config.expectedName);
         if (!name.ok) {
@@ -407,7 +409,8 @@ export class SessionCore {
       }
       const verifyError = channel.verifyErrorCode();
       if (chain.length === 0) code = RC.GSK_ERROR_NO_CERTIFICATE;
-      else if (verifyError) ({ code, hint } = mapVerifyCode(verifyError));
+      else if (verifyError) ({ code, hint } = this.verifyFailure(verifyError, chain));
+      else if (isCaAsLeaf(chain[0]!, this.env.identity.anchors)) ({ code, hint } = caAsLeafFailure("client"));
       else if (config.allowedPeerNames !== undefined) {
         const match = matchAllowedPeerNames(chain[0]!, parseAllowedPeerNames(config.allowedPeerNames));
         if (!match.ok) {
@@ -461,6 +464,22 @@ export class SessionCore {
     }
   }
 
+  /**
+   * OpenSSL's verdict as a code and fix. A missing CRL is reported without saying for which CA
+   * (UNABLE_TO_GET_CRL), so the CAs on the path without one are named here.
+   */
+  private verifyFailure(verifyError: string, chain: readonly X509Certificate[]): { code: number; hint: string } {
+    const mapped = mapVerifyCode(verifyError);
+    if (verifyError !== "UNABLE_TO_GET_CRL") return mapped;
+    const { anchors, crls } = this.env.identity;
+    try {
+      const text = missingCrlMessage(missingCrls(chain, anchors, crls.flatMap((c) => parseCrls(c))));
+      return text === "" ? mapped : { code: mapped.code, hint: text };
+    } catch {
+      return mapped;
+    }
+  }
+
   /** A handshake that failed before completing: the precise reason where node:tls hides it. */
   private handshakeError(error: Error | undefined, config: SessionConfig, context: ContextEntry): GskError {
     const mapped = error ? mapNodeError(error) : undefined;
@@ -468,13 +487,19 @@ export class SessionCore {
     // A server has presented its certificate only once it wrote its first flight: a peer that
     // hangs up in the middle of its ClientHello (or sends one we never answer) refused nothing.
     const weSentCertificate = config.role === "server" ? ((this.raw as Partial<Socket>).bytesWritten ?? 1) > 0 : context.identities.length > 0;
-    if (peerEnded && weSentCertificate) {
+    // A client without a certificate that was answered and then hung up on mid-handshake (a TLS
+    // 1.2 server requiring client authentication) was refused for having none.
+    const refusedWithout = config.role === "client" && context.identities.length === 0 && ((this.raw as Partial<Socket>).bytesRead ?? 0) > 0;
+    if (peerEnded && (weSentCertificate || refusedWithout)) {
       this.lastErrno = mapped?.nodeCode;
+      const ended = `${error ? "reset" : "closed"} the connection during the handshake`;
       return new GskError(
         RC.GSKX_ERROR_PEER_REFUSED_CERTIFICATE,
-        config.role === "client"
-          ? `the server ${error ? "reset" : "closed"} the connection during the handshake after we presented our certificate (${describeCertificate(context.identities[0]!.chain[0]!)}): it most likely refused it; check that the server trusts our issuer`
-          : `the client ${error ? "reset" : "closed"} the connection during the handshake after receiving our certificate: it most likely refused it (not trusted, or a name mismatch); check the client's trust list and expected name`,
+        config.role === "server"
+          ? `the client ${ended} after receiving our certificate: it most likely refused it (not trusted, or a name mismatch); check the client's trust list and expected name`
+          : refusedWithout
+            ? `the server ${ended}, and we presented no certificate: it most likely requires client authentication and refused us for having none; configure a certificate for this client (GSK_KEYRING_LABEL, or an application ID with one assigned)`
+            : `the server ${ended} after we presented our certificate (${describeCertificate(context.identities[0]!.chain[0]!)}): it most likely refused it; check that the server trusts our issuer`,
         { cause: error },
       );
     }
@@ -499,11 +524,13 @@ export class SessionCore {
     this.lastErrno = mapped?.nodeCode;
     const ours = this.context?.identities[0]?.chain[0];
     const peer = this.config?.role === "server" ? "client" : "server";
-    return new GskError(
-      RC.GSKX_ERROR_PEER_REFUSED_CERTIFICATE,
-      `the ${peer} ${error ? "reset" : "closed"} the connection right after the handshake, before any data${ours ? `, after we presented our certificate (${describeCertificate(ours)})` : ""}: it most likely refused it; check that the ${peer} trusts our issuer and expects our name`,
-      { cause: error },
-    );
+    const ended = `the ${peer} ${error ? "reset" : "closed"} the connection right after the handshake, before any data`;
+    // A client without a certificate has nothing to be refused but its lack of one.
+    const message =
+      ours || peer === "client"
+        ? `${ended}${ours ? `, after we presented our certificate (${describeCertificate(ours)})` : ""}: it most likely refused it; check that the ${peer} trusts our issuer and expects our name`
+        : `${ended}, and we presented no certificate: it most likely requires client authentication and refused us for having none; configure a certificate for this client (GSK_KEYRING_LABEL, or an application ID with one assigned)`;
+    return new GskError(RC.GSKX_ERROR_PEER_REFUSED_CERTIFICATE, message, { cause: error });
   }
 
   private get nothingExchanged(): boolean {
@@ -668,6 +695,23 @@ export class SessionCore {
       stream.once("close", () => clearTimeout(cut));
     }
   }
+}
+
+/**
+ * OpenSSL accepts a CA certificate (basicConstraints CA:TRUE) as the peer's own certificate when
+ * its key usage allows signatures; the contract counts it among the wrong-usage certificates
+ * (404). One that is itself a trust anchor is still accepted: a directly trusted self-signed
+ * certificate is often CA:TRUE (`openssl req -x509` makes it so by default).
+ */
+function isCaAsLeaf(leaf: X509Certificate, anchors: readonly X509Certificate[]): boolean {
+  return leaf.ca && !anchors.some((a) => a.fingerprint256 === leaf.fingerprint256);
+}
+
+function caAsLeafFailure(peer: "server" | "client"): { code: number; hint: string } {
+  return {
+    code: RC.GSK_ERROR_BAD_CERTIFICATE,
+    hint: `it is a CA certificate (basicConstraints CA:TRUE) presented as the ${peer}'s own certificate; issue the ${peer} an end-entity certificate (CA:FALSE) from that CA`,
+  };
 }
 
 function runValidationCallback(cb: ValidationCallback, chain: readonly X509Certificate[], code: number, anchors: readonly X509Certificate[]): number {

@@ -250,7 +250,10 @@ export class SecureChannel {
 
   /** The chain as node:tls saw it, leaf first (client: the chain captured at verification). */
   peerChain(): X509Certificate[] {
-    if (this.capturedChain) return this.capturedChain.map((c) => this.context.peerCertificate(c));
+    // Nothing is captured when verification failed (node:tls then skips checkServerIdentity) or
+    // on a server; asked here, so a failure names the intermediates the peer actually sent.
+    this.capturedChain ??= chainFromLegacy(this.socket.getPeerCertificate(true) as LegacyCert);
+    if (this.capturedChain.length > 0) return this.capturedChain.map((c) => this.context.peerCertificate(c));
     const leaf = this.peerCertificate();
     return leaf ? [leaf] : [];
   }
@@ -291,16 +294,22 @@ export class SecureChannel {
     });
   }
 
-  /** Ends with a TCP reset when the transport is a TCP socket: the peer then sees ECONNRESET. */
+  /**
+   * Ends the connection at once, nothing more sent: the peer sees the connection closed, or reset
+   * when the transport is a TCP socket the TLS socket does not own (the opt-in stream paths).
+   * The TLS socket goes first: resetting the TCP handle under it while node:tls is inside its
+   * handshake callback on that handle crashes the process (SIGSEGV on Node 20.20), and is what
+   * validation failures do.
+   */
   resetAndDestroy(): void {
+    this.socket.destroy();
     const raw = this.raw as Partial<Socket>;
     if (typeof raw.resetAndDestroy === "function" && !raw.destroyed) {
       try {
         raw.resetAndDestroy();
       } catch {
-        // the TLS wrap may already own the handle; destroying below ends it either way
+        // not a TCP handle (a test transport): the TLS socket is destroyed either way
       }
     }
-    this.socket.destroy();
   }
 }

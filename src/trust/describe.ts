@@ -344,14 +344,14 @@ export function validationMessage(code: number, chain: readonly X509Certificate[
         : "configure a certificate for the server");
     return `the ${peer} ${what} (${name}); ${fix}`;
   }
-  const what = failureText(code, leaf, context, peer);
+  const what = failureText(code, leaf, context, peer, chain);
   const fix = context.hint ?? defaultFix(code, leaf, context, peer);
   const chainText =
     chain.length > 1 ? `; chain presented: ${chain.map((c) => `'${formatDnRfc4514(c.subject)}'`).join(" <- ")}` : "; no intermediate certificates presented";
   return `the ${peer}'s certificate (${describeCertificate(leaf)}) ${what} (${name})${chainText}. Fix: ${fix}`;
 }
 
-function failureText(code: number, leaf: X509Certificate, context: ValidationContext, peer: string): string {
+function failureText(code: number, leaf: X509Certificate, context: ValidationContext, peer: string, chain: readonly X509Certificate[]): string {
   switch (code) {
     case RC.GSK_IBMI_ERROR_NOT_TRUSTED_ROOT:
       return "does not chain to a trusted CA (unknown issuer, missing intermediate or untrusted root)";
@@ -361,6 +361,12 @@ function failureText(code: number, leaf: X509Certificate, context: ValidationCon
       const now = Date.now();
       if (new Date(leaf.validFrom).getTime() > now) return `is not valid yet (valid from ${isoDate(leaf.validFrom)})`;
       if (new Date(leaf.validTo).getTime() < now) return `has expired (on ${isoDate(leaf.validTo)})`;
+      // The leaf is in date: name the CA certificate that is not, so the right one gets renewed.
+      const ca = chain.slice(1).find((c) => new Date(c.validTo).getTime() < now || new Date(c.validFrom).getTime() > now);
+      if (ca) {
+        const when = new Date(ca.validTo).getTime() < now ? `expired on ${isoDate(ca.validTo)}` : `is not valid until ${isoDate(ca.validFrom)}`;
+        return `is in date, but the CA certificate '${formatDnRfc4514(ca.subject)}' (serial ${ca.serialNumber}) in its chain ${when}`;
+      }
       return "or a certificate in its chain is expired or not yet valid";
     }
     case RC.GSK_IBMI_ERROR_CERTIFICATE_REVOKED:

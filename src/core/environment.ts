@@ -7,8 +7,10 @@
 import { createHash, randomBytes, type X509Certificate } from "node:crypto";
 
 import { A } from "../attributes.js";
+import { CIPHERS } from "../ciphers.js";
 import { RC } from "../codes.js";
 import { GskError } from "../errors.js";
+import type { ApplicationDefinition } from "../registry/application.js";
 import { createTlsContext, type Identity, type TlsContext } from "../internal/node-tls.js";
 import { checkOwnIdentity } from "../trust/own-chain-check.js";
 import { V } from "../values.js";
@@ -142,9 +144,10 @@ export class EnvironmentCore {
     const label = values.string(A.GSK_KEYRING_LABEL);
     const labels = labelEx !== undefined ? splitLabels(labelEx) : label !== undefined ? [label] : resolved.labels;
     const identities = identitiesFor(resolved, labels);
-    const protocols = protocolPolicy(values);
-    const ciphers = cipherPolicy(values, protocols);
     const application = resolved.application;
+    const policyValues = withApplicationPolicy(values, application);
+    const protocols = protocolPolicy(policyValues);
+    const ciphers = cipherPolicy(policyValues, protocols);
     const base = {
       anchors: resolved.anchors,
       crls: resolved.crls,
@@ -220,6 +223,38 @@ export class EnvironmentCore {
       }
     }
   }
+}
+
+/** Every attribute that sets the TLS 1.2-and-older cipher list: any one set overrides the application's. */
+const TLS12_CIPHER_ATTRIBUTES: readonly number[] = [
+  A.GSK_TLSV12_CIPHER_SPECS_EX,
+  A.GSK_TLSV12_CIPHER_SPECS,
+  A.GSK_V3_CIPHER_SPECS_EX,
+  A.GSK_V3_CIPHER_SPECS,
+  A.GSK_TLSV11_CIPHER_SPECS_EX,
+  A.GSK_TLSV11_CIPHER_SPECS,
+  A.GSK_TLSV10_CIPHER_SPECS_EX,
+  A.GSK_TLSV10_CIPHER_SPECS,
+];
+
+/**
+ * An application definition's protocols and ciphers would otherwise be stored but never used.
+ * They act as defaults under the handle's own attributes, which still win, as for the
+ * definition's other settings.
+ */
+function withApplicationPolicy(values: AttributeValues, application: ApplicationDefinition | undefined): AttributeValues {
+  if (!application || (application.protocols.length === 0 && application.ciphers.length === 0)) return values;
+  const layered = new AttributeValues(values);
+  if (application.protocols.length > 0) {
+    for (const [id, name] of [[A.GSK_PROTOCOL_TLSV12, "TLSv1.2"], [A.GSK_PROTOCOL_TLSV13, "TLSv1.3"]] as const) {
+      if (!values.has(id)) layered.set(id, application.protocols.includes(name) ? V.GSK_TRUE : V.GSK_FALSE);
+    }
+  }
+  const tls13 = application.ciphers.filter((c) => CIPHERS.some((row) => row.iana === c && row.protocol === "tls13"));
+  const tls12 = application.ciphers.filter((c) => !tls13.includes(c));
+  if (tls12.length > 0 && !TLS12_CIPHER_ATTRIBUTES.some((id) => values.has(id))) layered.set(A.GSK_TLSV12_CIPHER_SPECS_EX, tls12.join(","));
+  if (tls13.length > 0 && !values.has(A.GSK_TLSV13_CIPHER_SPECS_EX)) layered.set(A.GSK_TLSV13_CIPHER_SPECS_EX, tls13.join(","));
+  return layered;
 }
 
 function onePerKeyType(identities: readonly Identity[]): Identity[] {

@@ -466,6 +466,28 @@ export function readCmsKeyDb(data: Uint8Array, password: string | undefined, fil
   return { file, format: "cms", entries, defaultLabel };
 }
 
+/**
+ * Labels of the personal records (those holding an encrypted private key), read without the
+ * password. `readCmsKeyDb(data, undefined)` returns personal entries without `privateKey`, which
+ * makes them look like disabled CA entries; listings of a locked database need this to tell them
+ * apart.
+ */
+export function cmsKeyDbPersonalLabels(data: Uint8Array, file: string): string[] {
+  const buf = asBuffer(data);
+  const header = readHeader(buf, file);
+  const labels: string[] = [];
+  for (let i = 0; i < header.count; i++) {
+    const start = header.info.headerSize + i * header.slotSize;
+    try {
+      const record = parseSlot(buf.subarray(start, start + header.slotSize));
+      if (record.encryptedKey !== undefined) labels.push(record.label);
+    } catch (error) {
+      throw new GskError(RC.GSK_KEYRING_OPEN_ERROR, `key database ${file}: record ${String(i + 1)} is damaged or not understood`, { cause: error });
+    }
+  }
+  return labels;
+}
+
 /** Reads a CMS key database file; see `readCmsKeyDb` for what a missing password means. */
 export async function readCmsKeyDbFile(path: string, password: string | undefined): Promise<KeyStore> {
   let data: Buffer;

@@ -108,7 +108,10 @@ export class EnvironmentCore {
       .slice(0, 32);
     const entry = this.buildContext(this.values, "");
     this.contexts.set("", entry);
-    this.warnings = this.checkOwnCertificates(entry.identities, resolved.anchors);
+    // Our own chain may end at a root of the store that the trust list leaves out (an application
+    // ID trusting only a partner's CA): peers need that root, not us, so it completes the path.
+    const storeCas = resolved.store?.entries.filter((e) => e.privateKey === undefined).flatMap((e) => e.certificates.slice(0, 1)) ?? [];
+    this.warnings = this.checkOwnCertificates(entry.identities, [...resolved.anchors, ...storeCas]);
     const lifetime = this.values.number(A.GSK_V3_SESSION_TIMEOUT) ?? resolved.application?.sessionLifetime ?? 86_400;
     this.sessionCache = new SessionCache(lifetime, this.values.number(A.GSK_V3_SIDCACHE_SIZE) ?? 1024);
     this.state = "initialized";

@@ -3,7 +3,7 @@
  * nothing on stdout, exit code 1 (2 for a command line that does not fit, the GSK code modulo
  * 256 for s_client).
  */
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -45,7 +45,8 @@ beforeAll(async () => {
   await ok(["app", "register", "--id", "SRV", "--type", "server", "--dir", sys]);
   await ok(["app", "register", "--id", "CLI", "--type", "client", "--dir", sys]);
   writeFileSync(tmp.path("garbage.txt"), "not a certificate\n");
-  writeFileSync(tmp.path("broken"), "{ not json");
+  mkdirSync(tmp.path("broken-registry"));
+  writeFileSync(tmp.path("broken-registry/applications.json"), "{ not json");
   const listener = createServer();
   await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
   closedPort = (listener.address() as { port: number }).port;
@@ -137,6 +138,7 @@ const CASES: [() => string[], number, string][] = [
   // system
   [() => ["system", "init", ...S], 1, "GSK_INVALID_PARAMETER"],
   [() => ["system", "init", "--dir", F("garbage.txt")], 1, "GSK_KEYFILE_IO_ERROR"],
+  [() => ["system", "show", "--dir", F("broken-registry")], 1, "GSK_KEYRING_OPEN_ERROR"],
   [() => ["system", "reset"], 2, "GSK_INVALID_PARAMETER"],
   // strerror
   [() => ["strerror"], 2, "GSK_INVALID_PARAMETER"],
@@ -161,11 +163,6 @@ describe("every command's error path: one line, the right exit code", () => {
   const titled = CASES.map(([argv, exit, name]) => ({ argv, exit, name, title: argv().join(" ").replaceAll(tmp.dir + "/", "").replaceAll(String(closedPort), "PORT") }));
   it.each(titled)("gskit $title → exit $exit, $name", async ({ argv, exit, name }) => {
     const args = argv();
-    if (args[0] === "app" && args[1] === "list" && args.includes(F("broken-registry"))) {
-      const { mkdirSync } = await import("node:fs");
-      mkdirSync(F("broken-registry"), { recursive: true });
-      writeFileSync(F("broken-registry/applications.json"), "{ not json");
-    }
     const result = await gskit(args);
     expect(result.stdout, args.join(" ")).toBe("");
     expect(result.stderr, args.join(" ")).toMatch(ERROR_LINE);

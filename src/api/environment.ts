@@ -189,8 +189,9 @@ export class TlsServer {
             .catch(() => session.close());
         },
         (error: unknown) => {
-          socket.destroy();
+          // The handler sees the socket before it is destroyed, so it can still log the peer address.
           if (onError) onError(error instanceof GskError ? error : new GskError(RC.GSK_INTERNAL_ERROR, String(error), { cause: error }), socket);
+          socket.destroy();
         },
       );
     });

@@ -44,3 +44,6 @@ export {
 export { ApplicationRegistry, lookupApplication } from "./registry/registry.js";
 export { systemStoreLocation, type SystemStoreLocation } from "./registry/locations.js";
 export type { ApplicationDefinition, ApplicationType, ClientAuthPolicy } from "./registry/application.js";
+
+// --- diagnosing a connection step by step (what `gskit connect` prints) ---
+export { diagnoseConnection, type DiagnoseOptions, type Diagnosis, type DiagnoseStep, type DiagnoseStepName, type DiagnosedCertificate } from "./diagnose.js";

@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { run as app } from "./commands/app.js";
 import { run as cert } from "./commands/cert.js";
 import { run as certreq } from "./commands/certreq.js";
+import { run as connect } from "./commands/connect.js";
 import { run as keydb } from "./commands/keydb.js";
 import { run as sClient } from "./commands/s_client.js";
 import { run as sServer } from "./commands/s_server.js";
@@ -25,6 +26,7 @@ const GROUPS: Readonly<Record<string, { readonly summary: string; readonly run: 
   app: { summary: "application IDs: register, assign, trust, set, show, list, remove", run: app },
   s_server: { summary: "TLS echo server for trying a store or an application ID", run: sServer },
   s_client: { summary: "TLS client: send a message, print the reply and the session facts", run: sClient },
+  connect: { summary: "connect step by step (resolve, connect, handshake, validate, send): which step fails and why", run: connect },
   strerror: { summary: "name and text of a GSK return code", run: strerror },
 };
 

@@ -24,6 +24,7 @@ import {
   GSK_SERVER_SESSION,
   GSK_SERVER_SESSION_WITH_CL_AUTH,
   GSK_SERVER_SESSION_WITH_CL_AUTH_CRITICAL,
+  GSKX_ERROR_PEER_NAME_MISMATCH,
   GSKX_ERROR_PEER_REFUSED_CERTIFICATE,
 } from "../../src/index.js";
 import {
@@ -164,6 +165,32 @@ describe.each(TREES.flatMap((tree) => [true, false].map((tls13) => [tree, tls13]
       expectAccepted(r.server, 0);
       expectAccepted(r.client, 0);
       expect(r.exchanged).toBe(true);
+    } finally {
+      client.close();
+      server.close();
+    }
+  });
+});
+
+describe.each(TREES)("allowed peer names (GSKX_ALLOWED_PEER_NAMES), %s tree", (tree) => {
+  it.each([
+    ["dns:client.example.test", GSK_OK],
+    ["dns:*.example.test", GSK_OK],
+    ["dns:other.example.test", GSKX_ERROR_PEER_NAME_MISMATCH],
+    ["dn:CN=someone else,O=gskit-tls tests", GSKX_ERROR_PEER_NAME_MISMATCH],
+  ] as const)("%s: %s", async (allowed, code) => {
+    const server = await openEnv({ tree, personal: ["server"], sessionType: GSK_SERVER_SESSION_WITH_CL_AUTH, allowedPeerNames: allowed });
+    const client = await openEnv({ tree, personal: ["client"] });
+    try {
+      const r = await runPair(server, client, { sni: "localhost" });
+      if (code === GSK_OK) {
+        expectAccepted(r.server);
+        expect(r.exchanged).toBe(true);
+      } else {
+        expectRejected(r.server, code);
+        expect(r.server.message).toMatch(/allowed peer names/);
+        expectPeerRefused(r.client, [GSKX_ERROR_PEER_REFUSED_CERTIFICATE]);
+      }
     } finally {
       client.close();
       server.close();

@@ -57,6 +57,7 @@ import {
   GSK_SSL_EXTN_SERVERNAME,
   GSK_SSL_EXTN_SERVERNAME_REQUEST,
   GSK_V3_SESSION_TIMEOUT,
+  GSKX_ALLOWED_PEER_NAMES,
   GSKX_CRL_FILE,
   GSKX_ERROR_PEER_REFUSED_CERTIFICATE,
   GSKX_PEER_NAME,
@@ -136,7 +137,7 @@ export function untrustedClientEntry(tree: Tree): Promise<KeyStoreEntry> {
         publicKey: createPublicKey(key),
         extendedKeyUsage: ["clientAuth"],
         subjectAltNames: { dns: ["client.example.test"] },
-        validityDays: 30,
+        validityDays: 365,
       });
       return { label: "client-untrusted", certificates: [cert], privateKey: key, trusted: false };
     })();
@@ -162,6 +163,8 @@ export interface EnvSpec {
   /** CA names whose CRL files are put in GSKX_CRL_FILE (one file each, comma-separated). */
   crls?: readonly string[];
   trustFile?: string;
+  /** Server: GSKX_ALLOWED_PEER_NAMES. */
+  allowedPeerNames?: string;
   tls13?: boolean;
   callback?: validationCallBack;
   /** Seconds; 0 turns the client session cache off. */
@@ -196,6 +199,7 @@ export async function tryOpenEnv(spec: EnvSpec): Promise<{ rc: number; handle: g
     expect(gsk_attribute_set_buffer(h, GSKX_CRL_FILE, files, 0)).toBe(GSK_OK);
   }
   if (spec.trustFile !== undefined) expect(gsk_attribute_set_buffer(h, GSKX_TRUST_FILE, spec.trustFile, 0)).toBe(GSK_OK);
+  if (spec.allowedPeerNames !== undefined) expect(gsk_attribute_set_buffer(h, GSKX_ALLOWED_PEER_NAMES, spec.allowedPeerNames, 0)).toBe(GSK_OK);
   if (spec.tls13 === false) expect(gsk_attribute_set_enum(h, GSK_PROTOCOL_TLSV13, GSK_FALSE)).toBe(GSK_OK);
   if (spec.callback) expect(gsk_attribute_set_callback(h, GSK_CERT_VALIDATION_CALLBACK, spec.callback)).toBe(GSK_OK);
   if (spec.sessionTimeout !== undefined) expect(gsk_attribute_set_numeric_value(h, GSK_V3_SESSION_TIMEOUT, spec.sessionTimeout)).toBe(GSK_OK);

@@ -12,8 +12,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import {
   GSK_CERTIFICATE_VALIDATION_CODE,
   GSK_CLIENT_AUTH_FULL,
+  GSK_ERROR_BAD_CERTIFICATE,
   GSK_ERROR_NO_CERTIFICATE,
   GSK_ERROR_NO_CIPHERS,
+  GSK_ERROR_UNSUPPORTED_CERTIFICATE_TYPE,
   GSK_IBMI_CLIENT_AUTH_REQUIRED,
   GSK_IBMI_ERROR_CERTIFICATE_REVOKED,
   GSK_IBMI_ERROR_NOT_TRUSTED_ROOT,
@@ -221,6 +223,16 @@ describe.skipIf(!HAS_OPENSSL)("our client against openssl s_server", () => {
       expect(server.output()).toMatch(/peer did not return a certificate/);
     });
 
+    it("-Verify 1 with our client certificate of the wrong EKU (serverAuth only): the client gets 405 (alert 43 unsupported_certificate)", async () => {
+      const server = track(await opensslServer([...serverCertArgs(tree, "server"), versionArg(tls13), "-Verify", "1", "-verify_return_error", "-CAfile", file(tree, "ca.pem")]));
+      const env = await open(openEnv({ tree, personal: ["client-eku-server-only"] }));
+      const r = await clientAgainst(env, server.port);
+      const refused = expectPeerRefused(r, [GSK_ERROR_UNSUPPORTED_CERTIFICATE_TYPE]);
+      expect(refused.message).toMatch(/alert 43/);
+      await server.exited;
+      expect(server.output()).toMatch(/unsuitable certificate purpose/);
+    });
+
     it("-crl_check_all with our revoked client certificate: the client gets 6017 (alert 44 certificate_revoked)", async () => {
       const server = track(
         await opensslServer([
@@ -277,6 +289,19 @@ describe.skipIf(!HAS_OPENSSL)("openssl s_client against our server", () => {
       expectRejected(server, GSK_IBMI_ERROR_NOT_TRUSTED_ROOT);
       expect(server.message).toMatch(/alert 48/);
       expect(client.output()).toMatch(/verify error|unable to get local issuer certificate/);
+    });
+
+    it("an s_client expecting another host name (-verify_hostname): our server gets the alert's code, 404 (alert 42 bad_certificate)", async () => {
+      const { server, client } = await serverAndClient({ tree, personal: ["server"], sessionType: GSK_SERVER_SESSION }, [
+        "-verify_return_error",
+        "-CAfile",
+        file(tree, "ca.pem"),
+        "-verify_hostname",
+        "other.example.test",
+      ]);
+      expectRejected(server, GSK_ERROR_BAD_CERTIFICATE);
+      expect(server.message).toMatch(/alert 42/);
+      expect(client.output()).toMatch(/hostname mismatch/);
     });
 
     it("an untrusted client certificate under WITH_CL_AUTH + FULL: our server gets 6000; s_client gets no data", async () => {

@@ -81,7 +81,8 @@ export class Session implements AsyncIterable<Buffer> {
 
   /**
    * The session as a Node `Duplex`, to plug into `stream.pipeline` or hand to `http.Server`
-   * (`server.emit("connection", session.duplex())`). Ending the writable side sends close_notify.
+   * (`server.emit("connection", session.duplex())`). Ending the writable side sends close_notify
+   * and is a half-close: what the peer still sends can be read until it ends too.
    * The first call creates it; later calls return the same stream.
    */
   duplex(): Duplex {
@@ -108,8 +109,11 @@ export class Session implements AsyncIterable<Buffer> {
       write(chunk: Buffer, _encoding, callback) {
         core.write(chunk).then(() => callback(), callback);
       },
+      // A half-close: close_notify goes out and reading goes on until the peer ends too (closing
+      // the session here would drop what the peer still sends). Once both sides have ended the
+      // view is destroyed (autoDestroy), which closes the session.
       final(callback) {
-        (core.state === "closed" ? Promise.resolve() : core.close()).then(() => callback(), callback);
+        (core.state === "ready" ? core.endWriting() : Promise.resolve()).then(() => callback(), callback);
       },
       destroy(error, callback) {
         if (core.state !== "closed") core.close().catch(() => undefined);

@@ -297,10 +297,12 @@ export class SessionCore {
         stream.off(channel.completionEvent, onComplete);
         stream.off("error", onError);
         stream.off("close", onClose);
+        stream.off("end", onEnd);
         if (error) reject(error);
         else resolve();
       };
       const onComplete = (): void => {
+        stream.off("end", onEnd);
         // Synchronously, before node:tls sends tickets or the application reads anything.
         try {
           this.validate(config, channel, cached);
@@ -319,9 +321,13 @@ export class SessionCore {
       };
       const onError = (error: Error): void => settle(this.handshakeError(error, config, context));
       const onClose = (): void => settle(this.handshakeError(undefined, config, context));
+      // A peer that sends FIN before the handshake completes has ended it; a half-open socket
+      // (allowHalfOpen) would otherwise never close, and the handshake would wait for ever.
+      const onEnd = onClose;
       stream.once(channel.completionEvent, onComplete);
       stream.on("error", onError);
       stream.once("close", onClose);
+      stream.once("end", onEnd);
       if (config.handshakeTimeoutMs > 0) {
         timer = setTimeout(() => {
           settle(new GskError(RC.GSK_IBMI_ERROR_TIMED_OUT, `the handshake did not complete within ${String(config.handshakeTimeoutMs / 1000)} s (GSK_HANDSHAKE_TIMEOUT); the connection was closed`));
@@ -615,6 +621,19 @@ export class SessionCore {
         if (error) reject(this.ioError(error, "writing"));
         else resolve();
       });
+    });
+  }
+
+  /**
+   * Half-close: sends close_notify (on the default path with the TCP FIN) and ends this side's
+   * writing, while reads go on until the peer ends too. The session stays open until close().
+   */
+  async endWriting(): Promise<void> {
+    this.assertReady("ending the writing side");
+    const stream = this.channel!.stream;
+    if (stream.writableEnded) return;
+    await new Promise<void>((resolve, reject) => {
+      stream.end((error?: Error | null) => (error ? reject(this.ioError(error, "ending the writing side")) : resolve()));
     });
   }
 

@@ -152,6 +152,17 @@ function chainFromLegacy(cert: LegacyCert | undefined): CapturedCert[] {
 }
 
 /**
+ * A peer's close_notify ends only its own direction (TLS 1.3 half-close): this side may still be
+ * writing its answer. A TLSSocket takes its `allowHalfOpen` from the TCP socket it wraps (false
+ * for sockets from net.connect and net.createServer) and would then end its writing as soon as
+ * the peer's close_notify arrives, failing the answer's writes. When each side ends is the
+ * application's decision (gsk_secure_soc_close, Session.close, ending the Duplex view).
+ */
+function halfOpen(socket: tls.TLSSocket): void {
+  socket.allowHalfOpen = true;
+}
+
+/**
  * What the core sees of one TLS connection. `stream` is the TLS socket as a plain Duplex (for
  * reading, writing and events); the methods answer what the handshake produced.
  */
@@ -195,6 +206,7 @@ export class SecureChannel {
         return undefined;
       },
     });
+    halfOpen(socket);
     channel = new SecureChannel(socket, "client", raw, context);
     // The 'session' listener must exist before the ticket arrives, or node:tls never asks for it.
     if (options.wantSession) socket.on("session", () => undefined);
@@ -228,6 +240,7 @@ export class SecureChannel {
     // record) raise only an internal '_tlsError' event: the socket neither fails nor ends, and a
     // read on the session would wait for ever.
     socket.once("secure", () => (socket as unknown as { _releaseControl(): boolean })._releaseControl());
+    halfOpen(socket);
     channel = new SecureChannel(socket, "server", raw, context);
     return channel;
   }

@@ -83,6 +83,27 @@ export async function settleHandles(baseline: HandleCounts, limitMs = 5_000): Pr
   }
 }
 
+let gcFunction: (() => void) | undefined;
+
+/**
+ * Memory held live after a full garbage collection: V8 heap in use plus memory outside it
+ * (buffers, OpenSSL's objects that Node accounts as external), and the process's RSS.
+ */
+export async function liveMemory(): Promise<{ live: number; rss: number }> {
+  if (!gcFunction) {
+    const v8 = await import("node:v8");
+    const vm = await import("node:vm");
+    // The test runner does not start Node with --expose-gc; this flag takes effect for new contexts.
+    v8.setFlagsFromString("--expose-gc");
+    gcFunction = vm.runInNewContext("gc") as () => void;
+  }
+  gcFunction();
+  await new Promise((r) => setImmediate(r));
+  gcFunction();
+  const m = process.memoryUsage();
+  return { live: m.heapUsed + m.external, rss: m.rss };
+}
+
 /** Records unhandled rejections while installed; `stop()` removes the listener. */
 export function recordUnhandledRejections(): { readonly seen: unknown[]; stop(): void } {
   const seen: unknown[] = [];

@@ -321,8 +321,19 @@ export class SecureChannel {
       if (handle && typeof handle.handshakes === "number") handle.handshakes = 0;
     }
     return new Promise((resolve, reject) => {
-      const started = this.socket.renegotiate({ rejectUnauthorized: false }, (err) => (err ? reject(err) : resolve()));
-      if (!started) reject(new GskError(RC.GSK_ERROR_NOT_SSLV3, "renegotiation could not be started"));
+      // A peer that refuses renegotiation ends the connection; a half-open socket does not close
+      // by itself then, and node:tls would never call back.
+      const onEnd = (): void => reject(Object.assign(new Error("the peer ended the connection during renegotiation"), { code: "ERR_SOCKET_CLOSED" }));
+      this.socket.once("end", onEnd);
+      const started = this.socket.renegotiate({ rejectUnauthorized: false }, (err) => {
+        this.socket.off("end", onEnd);
+        if (err) reject(err);
+        else resolve();
+      });
+      if (!started) {
+        this.socket.off("end", onEnd);
+        reject(new GskError(RC.GSK_ERROR_NOT_SSLV3, "renegotiation could not be started"));
+      }
     });
   }
 

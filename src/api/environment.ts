@@ -11,6 +11,7 @@ import { watch, type FSWatcher } from "node:fs";
 import { basename, dirname, resolve as resolvePath } from "node:path";
 import { connect as netConnect, createServer as netCreateServer, type AddressInfo, type Server, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import { inspect, type InspectOptionsStylized } from "node:util";
 
 import { RC } from "../codes.js";
 import { EnvironmentCore } from "../core/environment.js";
@@ -35,6 +36,11 @@ export interface ConnectOptions extends SessionOptions {
 /** One configuration (identity, trust, policy) opened once; its TLS context serves every session. */
 export class Environment {
   private constructor(private readonly core: EnvironmentCore) {}
+
+  /** Only safe facts (state, store, labels): never the password or keys the environment holds. */
+  [inspect.custom](_depth: number, options: InspectOptionsStylized, show: typeof inspect): string {
+    return `Environment ${show(this.core.summary(), options)}`;
+  }
 
   /** Opens and initializes an environment; throws GskError (e.g. 202, 408, 407, 6002). */
   static async open(options: EnvironmentOptions = {}): Promise<Environment> {

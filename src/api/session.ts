@@ -4,6 +4,7 @@
  */
 import type { X509Certificate } from "node:crypto";
 import { Duplex } from "node:stream";
+import { inspect, type InspectOptionsStylized } from "node:util";
 
 import type { SessionCore } from "../core/session.js";
 
@@ -13,6 +14,11 @@ export class Session implements AsyncIterable<Buffer> {
 
   /** @internal */
   constructor(private readonly core: SessionCore) {}
+
+  /** Only safe facts (state, protocol, cipher, peer): never what the environment holds. */
+  [inspect.custom](_depth: number, options: InspectOptionsStylized, show: typeof inspect): string {
+    return `Session ${show(this.core.summary(), options)}`;
+  }
 
   /** Negotiated protocol: `"TLSv1.3"`, `"TLSv1.2"`, … */
   get protocol(): string {

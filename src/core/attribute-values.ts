@@ -4,6 +4,7 @@
  * code when it is set, not discovered at the handshake.
  */
 import type { Duplex } from "node:stream";
+import { inspect, type InspectOptionsStylized } from "node:util";
 
 import { attributeConstantNames, attributeLabel, attributeRow, type AttributeKind, type AttributeRow } from "../attributes.js";
 import { parseCipherCodes, parseCipherNames } from "../ciphers.js";
@@ -171,6 +172,20 @@ export class AttributeValues {
   private readonly values = new Map<number, AttributeValue>();
 
   constructor(private readonly parent?: AttributeValues) {}
+
+  /**
+   * The values set here by attribute name, for logs and debuggers: passwords (write-only
+   * attributes) are never shown, sockets and callbacks only by kind.
+   */
+  [inspect.custom](_depth: number, options: InspectOptionsStylized, show: typeof inspect): string {
+    const shown: Record<string, unknown> = {};
+    for (const [id, value] of this.values) {
+      const row = attributeRow(id);
+      const name = row ? (attributeConstantNames(row)[0] ?? String(id)) : String(id);
+      shown[name] = row?.writeOnly === true || /_(PW|PWD)$/.test(name) ? "[redacted]" : isDuplex(value) ? "[socket]" : typeof value === "function" ? "[function]" : value;
+    }
+    return `AttributeValues ${show(shown, options)}`;
+  }
 
   set(id: number, value: AttributeValue): void {
     this.values.set(id, value);

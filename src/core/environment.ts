@@ -5,6 +5,7 @@
  * overrides, cached here, never one per connection.
  */
 import { createHash, randomBytes, type X509Certificate } from "node:crypto";
+import { inspect, type InspectOptionsStylized } from "node:util";
 
 import { A } from "../attributes.js";
 import { CIPHERS } from "../ciphers.js";
@@ -78,6 +79,27 @@ export class EnvironmentCore {
   private closeCallbackFired = false;
 
   constructor(readonly options: EnvironmentOptions = {}) {}
+
+  /**
+   * What is safe to show of an environment (in logs, a debugger, util.inspect): its fields hold
+   * the key-store password, the private keys and the session-ticket keys.
+   */
+  summary(): Record<string, unknown> {
+    const r = this.resolved;
+    return {
+      state: this.state,
+      ...(r?.store ? { keyStore: r.store.file } : {}),
+      ...(r?.application ? { applicationId: r.application.id } : {}),
+      ...(r ? { labels: r.labels, trust: r.trustSource } : {}),
+      sessions: this.sessions.size,
+      warnings: this.warnings.length,
+      attributes: this.values,
+    };
+  }
+
+  [inspect.custom](_depth: number, options: InspectOptionsStylized, show: typeof inspect): string {
+    return `EnvironmentCore ${show(this.summary(), options)}`;
+  }
 
   setAttribute(kind: "buffer" | "numeric" | "enum" | "callback", id: unknown, value: unknown): void {
     if (this.state !== "open") {

@@ -15,6 +15,7 @@
 import type { X509Certificate } from "node:crypto";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import { inspect, type InspectOptionsStylized } from "node:util";
 
 import { A, attributeLabel } from "../attributes.js";
 import { gskitCode, ianaName } from "../ciphers.js";
@@ -93,6 +94,26 @@ export class SessionCore {
   /** True while our own gsk_secure_soc_misc renegotiation runs (the only one allowed). */
   private renegotiating = false;
   private cacheKey = "";
+
+  /**
+   * What is safe to show of a session (in logs, a debugger, util.inspect): its fields reach the
+   * environment, whose attributes hold the key-store password and whose contexts hold the keys.
+   */
+  summary(): Record<string, unknown> {
+    const r = this.result;
+    return {
+      id: this.id,
+      state: this.state,
+      ...(this.config ? { role: this.config.role } : {}),
+      ...(r ? { protocol: r.protocol, cipher: r.cipher, resumed: r.reused, peer: r.peerChain[0]?.subject.split("\n").join(",") ?? "none" } : {}),
+      validationCode: this.validationCode,
+      attributes: this.values,
+    };
+  }
+
+  [inspect.custom](_depth: number, options: InspectOptionsStylized, show: typeof inspect): string {
+    return `SessionCore ${show(this.summary(), options)}`;
+  }
 
   constructor(readonly env: EnvironmentCore) {
     if (env.state !== "initialized") {

@@ -82,7 +82,6 @@ export function has(tool: string): boolean {
 }
 
 export const HAS_OPENSSL = has("openssl");
-if (!HAS_OPENSSL) console.warn("validation suites: `openssl` is not on PATH, the interoperability cases against openssl s_server/s_client are skipped");
 
 // ---------------------------------------------------------------------------------------------
 // Certificates and stores

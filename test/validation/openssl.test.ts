@@ -58,6 +58,8 @@ import {
 } from "./helpers.js";
 import { scratchDir } from "../helpers/stores.js";
 
+if (!HAS_OPENSSL) console.warn("test/validation/openssl.test.ts: `openssl` is not on PATH, so the cases against openssl s_server/s_client are skipped");
+
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();

@@ -56,8 +56,8 @@ export class Session implements AsyncIterable<Buffer> {
   }
 
   /** Reads the next chunk as it arrived (at most `max` bytes); `null` at end of stream. */
-  async read(max?: number): Promise<Buffer | null> {
-    return (await this.core.readChunk(max)) ?? null;
+  read(max?: number): Promise<Buffer | null> {
+    return this.core.readChunk(max);
   }
 
   /** Writes all of `data`; resolves once it is handed to the socket (back-pressure honoured). */

@@ -62,21 +62,28 @@ export class Inbound {
    */
   wait(timeoutMs: number): Promise<boolean> {
     if (this.queued > 0 || this.end) return Promise.resolve(true);
-    return new Promise<boolean>((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      this.waiter = {
-        resolve: () => {
-          if (timer) clearTimeout(timer);
-          resolve(true);
-        },
-      };
-      if (timeoutMs > 0) {
-        timer = setTimeout(() => {
-          this.waiter = undefined;
-          resolve(false);
-        }, timeoutMs);
-      }
-    });
+    return new Promise<boolean>((resolve) => this.whenReadable(timeoutMs, resolve));
+  }
+
+  /**
+   * `wait` as a callback, for readers that settle their own promise: one promise per read instead
+   * of a chain. `ready(true)` runs inside the stream's event (data queued or end), `ready(false)`
+   * when `timeoutMs` passed first (0 = no timeout). Call it only while nothing is queued.
+   */
+  whenReadable(timeoutMs: number, ready: (got: boolean) => void): void {
+    let timer: NodeJS.Timeout | undefined;
+    this.waiter = {
+      resolve: () => {
+        if (timer) clearTimeout(timer);
+        ready(true);
+      },
+    };
+    if (timeoutMs > 0) {
+      timer = setTimeout(() => {
+        this.waiter = undefined;
+        ready(false);
+      }, timeoutMs);
+    }
   }
 
   /** Copies up to `size` queued bytes into `target` at `offset`; returns how many. */

@@ -119,7 +119,11 @@ export class Inbound {
 
   private consumed(n: number): void {
     this.queued -= n;
-    if (this.head > 64 && this.head * 2 > this.chunks.length) {
+    if (this.head === this.chunks.length) {
+      // Drained (the usual case): start over, so an idle session holds no spent slots.
+      this.chunks.length = 0;
+      this.head = 0;
+    } else if (this.head > 64 && this.head * 2 > this.chunks.length) {
       this.chunks.splice(0, this.head);
       this.head = 0;
     }

@@ -169,6 +169,7 @@ function halfOpen(socket: tls.TLSSocket): void {
 export class SecureChannel {
   private peerX509: X509Certificate | undefined | null = null;
   private capturedChain: CapturedCert[] | undefined;
+  private chain: X509Certificate[] | undefined;
 
   private constructor(
     private readonly socket: tls.TLSSocket,
@@ -282,12 +283,19 @@ export class SecureChannel {
 
   /** The chain as node:tls saw it, leaf first (client: the chain captured at verification). */
   peerChain(): X509Certificate[] {
+    if (this.chain) return this.chain;
     // Nothing is captured when verification failed (node:tls then skips checkServerIdentity) or
     // on a server; asked here, so a failure names the intermediates the peer actually sent.
-    this.capturedChain ??= chainFromLegacy(this.socket.getPeerCertificate(true) as LegacyCert);
-    if (this.capturedChain.length > 0) return this.capturedChain.map((c) => this.context.peerCertificate(c));
+    const captured = this.capturedChain ?? chainFromLegacy(this.socket.getPeerCertificate(true) as LegacyCert);
+    if (captured.length > 0) {
+      this.chain = captured.map((c) => this.context.peerCertificate(c));
+      if (this.peerX509 === null) this.peerX509 = this.chain[0];
+      // The DER copies go once parsed: an idle session keeps only the shared certificate objects.
+      this.capturedChain = undefined;
+      return this.chain;
+    }
     const leaf = this.peerCertificate();
-    return leaf ? [leaf] : [];
+    return (this.chain = leaf ? [leaf] : []);
   }
 
   /**

@@ -574,6 +574,16 @@ export class SessionCore {
    * Waits for at least one byte and copies at most `size` into `target` (the rest stays queued).
    * Returns 0 at end of stream. One promise per read, settled from the stream's own event.
    */
+  /** Bytes already received and not yet read (for a receive that may complete at once). */
+  get readableLength(): number {
+    return this.state === "ready" ? this.inbound!.available : 0;
+  }
+
+  /** Copies up to `size` already-received bytes without waiting; 0 when none are queued. */
+  readAvailable(target: Uint8Array, size: number): number {
+    return this.state === "ready" ? this.inbound!.copyInto(target, 0, size) : 0;
+  }
+
   readInto(target: Uint8Array, size: number, timeoutMs?: number): Promise<number> {
     if (this.state !== "ready") return this.notReady("reading");
     const inbound = this.inbound!;
@@ -776,12 +786,6 @@ export class SessionCore {
 }
 
 /**
- * OpenSSL accepts a CA certificate (basicConstraints CA:TRUE) as the peer's own certificate when
- * its key usage allows signatures; the contract counts it among the wrong-usage certificates
- * (404). One that is itself a trust anchor is still accepted: a directly trusted self-signed
- * certificate is often CA:TRUE (`openssl req -x509` makes it so by default).
- */
-/**
  * checkPeerName, remembered per certificate object and name: the check is pure, and handshakes
  * with the same server share its certificate object (TlsContext.peerCertificate, the resumption
  * cache), so a client reconnecting does not parse the same subjectAltName every time (~40 µs).
@@ -799,6 +803,12 @@ function checkPeerNameOnce(cert: X509Certificate, expected: string): ReturnType<
   return result;
 }
 
+/**
+ * OpenSSL accepts a CA certificate (basicConstraints CA:TRUE) as the peer's own certificate when
+ * its key usage allows signatures; the contract counts it among the wrong-usage certificates
+ * (404). One that is itself a trust anchor is still accepted: a directly trusted self-signed
+ * certificate is often CA:TRUE (`openssl req -x509` makes it so by default).
+ */
 function isCaAsLeaf(leaf: X509Certificate, anchors: readonly X509Certificate[]): boolean {
   return leaf.ca && !anchors.some((a) => a.fingerprint256 === leaf.fingerprint256);
 }

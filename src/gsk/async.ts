@@ -163,6 +163,16 @@ export function gsk_secure_soc_startRecv(my_session_handle: unknown, IOCompletio
     const buffer = dataBuffer(io.buffer, "communicationsArea.buffer", false);
     const length = io.bufferLength ?? buffer.length;
     if (!Number.isInteger(length) || length < 1 || length > buffer.length) throw new GskError(RC.GSK_INVALID_BUFFER_SIZE, `communicationsArea.bufferLength ${String(length)} is not valid for a ${String(buffer.length)}-byte buffer`);
+    // As on IBM i: data already there completes the receive at once (GSK_OK, nothing posted)
+    // unless the caller asked for a post regardless (postFlag 1).
+    if (io.postFlag !== 1 && session.readableLength >= (io.fillBuffer === 1 ? length : 1)) {
+      io.secureDataTransferSize = session.readAvailable(buffer, length);
+      io.returnValue = RC.GSK_OK;
+      io.errnoValue = 0;
+      io.operationCompleted = V.GSKSECURESOCSTARTRECV;
+      rc = RC.GSK_OK;
+      return;
+    }
     const waitMs = io.operationWaitTime ? io.operationWaitTime.tv_sec * 1000 : 0;
     const work = receive(session, buffer, length, io.fillBuffer === 1, waitMs);
     rc = RC.GSK_IBMI_ASYNCHRONOUS_RECV;

@@ -342,6 +342,24 @@ describe("the asynchronous calls one by one", () => {
     expect(io.buffer!.subarray(0, 12).toString()).toBe("twelve bytes");
   });
 
+  it("startRecv completes at once (GSK_OK, nothing posted) when data is already there, unless postFlag is 1", async () => {
+    const { c, s, port } = await connected();
+    const n = ref<number>();
+    expect(await gsk_secure_soc_write(c, "already here", 12, n)).toBe(GSK_OK);
+    // Wait until the bytes have arrived: a posted receive would take them.
+    const probe: Qso_OverlappedIO_t = { buffer: Buffer.alloc(4), bufferLength: 4, postFlag: 1 };
+    expect(gsk_secure_soc_startRecv(s, port, probe)).toBe(GSK_IBMI_ASYNCHRONOUS_RECV);
+    const box = ref<Qso_OverlappedIO_t>();
+    expect(await QsoWaitForIOCompletion(port, box, { tv_sec: 10, tv_usec: 0 })).toBe(1);
+    expect(probe.buffer!.toString()).toBe("alre");
+    // The other 8 bytes are queued: this receive completes in the call itself.
+    const io: Qso_OverlappedIO_t = { buffer: Buffer.alloc(64), bufferLength: 64, postFlag: 0 };
+    expect(gsk_secure_soc_startRecv(s, port, io)).toBe(GSK_OK);
+    expect(io).toMatchObject({ returnValue: GSK_OK, secureDataTransferSize: 8, operationCompleted: GSKSECURESOCSTARTRECV });
+    expect(io.buffer!.subarray(0, 8).toString()).toBe("ady here");
+    expect(await QsoWaitForIOCompletion(port, box, { tv_sec: 0, tv_usec: 20_000 })).toBe(0);
+  });
+
   it("startRecv with fillBuffer 1 waits for the whole length", async () => {
     const { c, s, port } = await connected();
     const io: Qso_OverlappedIO_t = { buffer: Buffer.alloc(10), bufferLength: 10, fillBuffer: 1 };

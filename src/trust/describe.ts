@@ -348,7 +348,8 @@ export function validationMessage(code: number, chain: readonly X509Certificate[
   const fix = context.hint ?? defaultFix(code, leaf, context, peer);
   const chainText =
     chain.length > 1 ? `; chain presented: ${chain.map((c) => `'${formatDnRfc4514(c.subject)}'`).join(" <- ")}` : "; no intermediate certificates presented";
-  return `the ${peer}'s certificate (${describeCertificate(leaf)}) ${what} (${name})${chainText}. Fix: ${fix}`;
+  // A hint that explains itself (a peer-name check's message) already carries its own "Fix:".
+  return `the ${peer}'s certificate (${describeCertificate(leaf)}) ${what} (${name})${chainText}. ${fix.includes("Fix: ") ? fix : `Fix: ${fix}`}`;
 }
 
 function failureText(code: number, leaf: X509Certificate, context: ValidationContext, peer: string, chain: readonly X509Certificate[]): string {

@@ -13,18 +13,22 @@
  * 3. Until `--minutes` are up: every second replaces `--churn` % of the idle sessions (close,
  *    reconnect: handshakes, resumed or not, under load) and pings a sample of the others.
  * 4. Every `--report` seconds prints, for both processes: sessions open, handshakes done,
- *    handshake and I/O errors by code, RSS and its growth since the connections were all open,
- *    and active handles (TCP sockets, timers).
+ *    handshake and I/O errors by code, RSS and live memory (heap + external right after a full
+ *    collection) with their growth since the connections were all open, and active handles (TCP
+ *    sockets, timers).
  * 5. Closes everything and checks that both processes are back to their handle baseline.
  *
  * Exit code 0 when there were no errors, the hashes matched and the handles came back; 1
- * otherwise. RSS growth is reported (a steady rise over many reports is a leak), not judged.
+ * otherwise. Memory growth is reported, not judged: live memory that keeps rising from report to
+ * report is a leak; RSS alone also rises with the allocator's fragmentation.
  */
 import { execFileSync, fork, type ChildProcess } from "node:child_process";
 import { createCipheriv, createHash, type Hash } from "node:crypto";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 
 import { Environment, GskError, type Session } from "../src/index.js";
 import { ensurePki } from "../test/fixtures/pki-manifest.js";
@@ -59,7 +63,8 @@ interface Figures {
   handshakes: number;
   errors: Record<string, number>;
   rss: number;
-  heap: number;
+  /** V8 heap in use plus external memory right after a full collection: what is really held. */
+  live: number;
   tcp: number;
   timers: number;
 }
@@ -74,9 +79,15 @@ function handles(): { tcp: number; timers: number } {
   return { tcp: info.filter((r) => r === "TCPSocketWrap").length, timers: info.filter((r) => r === "Timeout").length };
 }
 
+// A full collection before each report, so a rising figure is memory held, not garbage not yet
+// collected (the flag applies to contexts created after it is set).
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+
 function figures(role: Figures["role"], open: number, handshakes: number, errors: Record<string, number>): Figures {
+  gc();
   const m = process.memoryUsage();
-  return { role, open, handshakes, errors: { ...errors }, rss: m.rss, heap: m.heapUsed, ...handles() };
+  return { role, open, handshakes, errors: { ...errors }, rss: m.rss, live: m.heapUsed + m.external, ...handles() };
 }
 
 /** `size` bytes of an AES-CTR keystream, hashed as they go out. */
@@ -183,10 +194,10 @@ function mib(bytes: number): string {
   return (bytes / MiB).toFixed(1);
 }
 
-function line(f: Figures, rssBase: number | undefined): string {
-  const growth = rssBase === undefined ? "" : ` (${f.rss >= rssBase ? "+" : ""}${mib(f.rss - rssBase)})`;
+function line(f: Figures, base: Figures | undefined): string {
+  const growth = (now: number, then: number | undefined): string => (then === undefined ? "" : ` (${now >= then ? "+" : ""}${mib(now - then)})`);
   const errors = Object.keys(f.errors).length === 0 ? "none" : JSON.stringify(f.errors);
-  return `${f.role.padEnd(6)} open ${String(f.open).padStart(6)}  handshakes ${String(f.handshakes).padStart(7)}  RSS ${mib(f.rss).padStart(7)} MiB${growth}  heap ${mib(f.heap)} MiB  tcp ${String(f.tcp)}  timers ${String(f.timers)}  errors ${errors}`;
+  return `${f.role.padEnd(6)} open ${String(f.open).padStart(6)}  handshakes ${String(f.handshakes).padStart(7)}  RSS ${mib(f.rss).padStart(7)} MiB${growth(f.rss, base?.rss)}  live ${mib(f.live)} MiB${growth(f.live, base?.live)}  tcp ${String(f.tcp)}  timers ${String(f.timers)}  errors ${errors}`;
 }
 
 /** `n` distinct random indices below `length`. */
@@ -261,7 +272,6 @@ async function clientMain(options: Options): Promise<number> {
     return [figures("client", openCount(), handshakes, errors), server];
   };
   const [clientBase, serverBase] = await report();
-  const rssBase = { client: clientBase.rss, server: serverBase.rss };
   console.log(line(clientBase, undefined));
   console.log(line(serverBase, undefined));
 
@@ -324,8 +334,8 @@ async function clientMain(options: Options): Promise<number> {
       const [c, s] = await report();
       const elapsed = ((options.minutes * 60_000 - (end - Date.now())) / 1000).toFixed(0);
       console.log(`--- ${elapsed} s, ${String(pings)} pings`);
-      console.log(line(c, rssBase.client));
-      console.log(line(s, rssBase.server));
+      console.log(line(c, clientBase));
+      console.log(line(s, serverBase));
     }
     await new Promise((r) => setTimeout(r, 1_000));
   }
@@ -339,8 +349,8 @@ async function clientMain(options: Options): Promise<number> {
   while (handles().tcp > baseline.tcp && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   const final = figures("client", 0, handshakes, errors);
   console.log("--- final");
-  console.log(line(final, rssBase.client));
-  console.log(line(stopped.figures, rssBase.server));
+  console.log(line(final, clientBase));
+  console.log(line(stopped.figures, serverBase));
   const leaked = final.tcp > baseline.tcp || stopped.figures.tcp > serverBaseline.tcp;
   const anyErrors = Object.keys(final.errors).length + Object.keys(stopped.figures.errors).length > 0;
   console.log(`soak: ${anyErrors ? "ERRORS" : "no errors"}, ${failed ? "bulk transfer FAILED" : "bulk transfer intact"}, handles ${leaked ? "NOT back to baseline" : "back to baseline"}`);

@@ -225,6 +225,7 @@ describe("passwords and keys never appear in messages, inspect output, diagnosti
     for (const p of published) record("gskit-tls:error diagnostics", p);
 
     expect(outputs.length).toBeGreaterThan(40);
+    console.log(`secrets: ${String(outputs.length)} texts (${String(outputs.reduce((n, o) => n + o.text.length, 0))} characters) searched for ${String(needles.length)} secrets`);
     expectNoSecrets();
     // The password attribute is shown, redacted, so nobody goes looking for it elsewhere.
     expect(outputs.find((o) => o.where === "inspect(server Environment)")!.text).toContain("GSK_KEYRING_PW: '[redacted]'");

@@ -21,7 +21,7 @@ import { A, attributeLabel } from "../attributes.js";
 import { gskitCode, ianaName } from "../ciphers.js";
 import { RC } from "../codes.js";
 import { GskError } from "../errors.js";
-import { SecureChannel } from "../internal/node-tls.js";
+import { leanSession, SecureChannel } from "../internal/node-tls.js";
 import { adoptFd, assertFdNotOwned } from "../internal/socket-fd.js";
 import { parseAllowedPeerNames, matchAllowedPeerNames } from "../trust/allowed-peer-names.js";
 import { missingCrlMessage, missingCrls, parseCrls } from "../trust/crl-coverage.js";
@@ -406,7 +406,7 @@ export class SessionCore {
   private rememberSessions(stream: Duplex, channel: SecureChannel, cached: { chain: readonly X509Certificate[]; verifyError: string | undefined } | undefined): void {
     const chain = channel.reused() && cached ? cached.chain : this.result?.peerChain ?? channel.peerChain();
     const verifyError = channel.verifyErrorCode() ?? cached?.verifyError;
-    stream.on("session", (session: Buffer) => this.env.sessionCache.set(this.cacheKey, session, chain, verifyError));
+    stream.on("session", (session: Buffer) => this.env.sessionCache.set(this.cacheKey, leanSession(session), chain, verifyError));
   }
 
   private validate(config: SessionConfig, channel: SecureChannel, cached: { chain: readonly X509Certificate[]; verifyError: string | undefined } | undefined): void {

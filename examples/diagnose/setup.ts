@@ -20,29 +20,10 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { generateKey, issueCertificate, openKeyStore, selectPersonalEntry, stashPathFor, toPem } from "gskit-tls/tools";
+import { gskit } from "../gskit-command.js";
 
-import { run as app } from "../../src/cli/commands/app.js";
-import { run as cert } from "../../src/cli/commands/cert.js";
-import { run as keydb } from "../../src/cli/commands/keydb.js";
-import { run as system } from "../../src/cli/commands/system.js";
 
 export const DEFAULT_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", ".pki", "diagnose");
-
-const COMMANDS = { app, cert, keydb, system } as const;
-
-/** Runs one `gskit` command line in-process; its output goes to `log`, a failure throws. */
-async function gskit(log: (line: string) => void, ...argv: string[]): Promise<void> {
-  log(`$ gskit ${argv.map((a) => (/^[\w./:,=@-]+$/.test(a) ? a : `'${a}'`)).join(" ")}`);
-  const out: string[] = [];
-  const code = await COMMANDS[argv[0] as keyof typeof COMMANDS]({
-    argv: argv.slice(1),
-    stdout: { write: (s: string) => out.push(s) },
-    stderr: { write: (s: string) => out.push(s) },
-    env: process.env,
-  });
-  for (const line of out.join("").split("\n")) if (line !== "") log(`  ${line}`);
-  if (code !== 0) throw new Error(`gskit ${argv.join(" ")} exited with ${String(code)}`);
-}
 
 export function layout(dir: string) {
   return {

@@ -594,11 +594,20 @@ export class SessionCore {
     // following read is waiting for.
     const ms = timeoutMs ?? this.config!.readTimeoutMs;
     return new Promise<number>((resolve, reject) => {
-      inbound.whenReadable(ms, (got) => {
-        if (!got) reject(new GskError(RC.GSK_IBMI_ERROR_TIMED_OUT, `no data arrived within ${String(ms)} ms${timeoutMs === undefined ? " (GSK_IBMI_READ_TIMEOUT)" : ""}; the session is still usable`));
-        else if (inbound.available > 0) resolve(inbound.copyInto(target, 0, size));
-        else this.atEndLater(0, resolve, reject);
-      });
+      inbound.whenReadable(
+        ms,
+        (got) => {
+          if (!got) reject(new GskError(RC.GSK_IBMI_ERROR_TIMED_OUT, `no data arrived within ${String(ms)} ms${timeoutMs === undefined ? " (GSK_IBMI_READ_TIMEOUT)" : ""}; the session is still usable`));
+          else if (inbound.available > 0) resolve(inbound.copyInto(target, 0, size));
+          else this.atEndLater(0, resolve, reject);
+        },
+        (chunk) => {
+          const n = Math.min(size, chunk.length);
+          target.set(n === chunk.length ? chunk : chunk.subarray(0, n));
+          resolve(n);
+          return n;
+        },
+      );
     });
   }
 
@@ -610,11 +619,19 @@ export class SessionCore {
     if (inbound.end) return this.atEnd(null);
     const ms = this.config!.readTimeoutMs;
     return new Promise<Buffer | null>((resolve, reject) => {
-      inbound.whenReadable(ms, (got) => {
-        if (!got) reject(new GskError(RC.GSK_IBMI_ERROR_TIMED_OUT, `no data arrived within ${String(ms)} ms; the session is still usable`));
-        else if (inbound.available > 0) resolve(inbound.take(max)!);
-        else this.atEndLater(null, resolve, reject);
-      });
+      inbound.whenReadable(
+        ms,
+        (got) => {
+          if (!got) reject(new GskError(RC.GSK_IBMI_ERROR_TIMED_OUT, `no data arrived within ${String(ms)} ms; the session is still usable`));
+          else if (inbound.available > 0) resolve(inbound.take(max)!);
+          else this.atEndLater(null, resolve, reject);
+        },
+        (chunk) => {
+          const out = chunk.length <= max ? chunk : chunk.subarray(0, max);
+          resolve(out);
+          return out.length;
+        },
+      );
     });
   }
 

@@ -12,7 +12,7 @@ import {
   type KeyObject,
 } from "node:crypto";
 import { promisify } from "node:util";
-import forge from "node-forge";
+import type forge from "node-forge";
 import { RC } from "../codes.js";
 import { GskError } from "../errors.js";
 import { LabelAllocator, certificateMatchesKey, commonNameOf, findIssuer, isSelfSigned } from "./pem.js";
@@ -370,12 +370,20 @@ function nativeDecrypt(cipher: string, key: Buffer, iv: Buffer, data: Buffer): B
   }
 }
 
-function toForgeBuffer(b: Buffer): forge.util.ByteStringBuffer {
-  return forge.util.createBuffer(b.toString("binary"));
+/**
+ * node-forge is loaded on first use: only stores from old tools need RC2, and keeping ~2 MB of
+ * code out of every process's heap keeps a server's old generation small (a small heap leaves V8
+ * more room for in-flight TLS record buffers before it runs a full collection).
+ */
+let forgeModule: Promise<typeof forge> | undefined;
+function loadForge(): Promise<typeof forge> {
+  return (forgeModule ??= import("node-forge").then((m) => m.default));
 }
 
-function rc2Decrypt(key: Buffer, iv: Buffer, bits: number, data: Buffer): Buffer {
-  const cipher = forge.rc2.createDecryptionCipher(toForgeBuffer(key), bits);
+async function rc2Decrypt(key: Buffer, iv: Buffer, bits: number, data: Buffer): Promise<Buffer> {
+  const f = await loadForge();
+  const toForgeBuffer = (b: Buffer): forge.util.ByteStringBuffer => f.util.createBuffer(b.toString("binary"));
+  const cipher = f.rc2.createDecryptionCipher(toForgeBuffer(key), bits);
   cipher.start(toForgeBuffer(iv));
   cipher.update(toForgeBuffer(data));
   // forge's own unpadding accepts bad padding; keep the raw output and check it here.

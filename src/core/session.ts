@@ -570,10 +570,6 @@ export class SessionCore {
     throw new GskError(RC.GSK_INVALID_STATE, `${operation} needs a session whose handshake succeeded (the session is ${this.state})`);
   }
 
-  /**
-   * Waits for at least one byte and copies at most `size` into `target` (the rest stays queued).
-   * Returns 0 at end of stream. One promise per read, settled from the stream's own event.
-   */
   /** Bytes already received and not yet read (for a receive that may complete at once). */
   get readableLength(): number {
     return this.state === "ready" ? this.inbound!.available : 0;
@@ -584,6 +580,10 @@ export class SessionCore {
     return this.state === "ready" ? this.inbound!.copyInto(target, 0, size) : 0;
   }
 
+  /**
+   * Waits for at least one byte and copies at most `size` into `target` (the rest stays queued).
+   * Returns 0 at end of stream. One promise per read, settled from the stream's own event.
+   */
   readInto(target: Uint8Array, size: number, timeoutMs?: number): Promise<number> {
     if (this.state !== "ready") return this.notReady("reading");
     const inbound = this.inbound!;

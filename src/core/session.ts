@@ -454,7 +454,7 @@ export class SessionCore {
       cipher: ianaName(channel.cipher().standardName),
       reused,
       servername: config.role === "server" ? channel.servername() : config.sni,
-      sessionId: sessionIdOf(channel.session()),
+      sessionId: sessionIdOf(channel.handshakeSession()),
       peerChain: chain,
       localCertificate: channel.localCertificate(),
     };

@@ -17,7 +17,8 @@ import {
 } from "node:tls";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
-import { Environment, type KeyStoreEntry, type Session } from "../../src/index.js";
+import { Environment, type Session } from "../../src/index.js";
+import type { KeyStoreEntry } from "../../src/keystore/types.js";
 import { PASSWORD } from "../helpers/stores.js";
 import { pkiPath } from "../fixtures/pki-manifest.js";
 import { TREES, caCert, caEntry, customStore, leafCert, leafKey, untrustedClientEntry, type Tree } from "./helpers.js";

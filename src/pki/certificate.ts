@@ -1,7 +1,7 @@
 /**
  * Issuing X.509 v3 certificates. The TBSCertificate is built with asn1js and signed with
  * node:crypto (see keys.ts for why), so every key type Node can sign with works, Ed25519 included.
- * Results are Node `X509Certificate`s; nothing from asn1js/pkijs leaks into the API.
+ * Results are Node `X509Certificate`s; nothing from asn1js leaks into the API.
  */
 import * as asn1js from "asn1js";
 import { createHash, randomBytes, X509Certificate, type KeyObject } from "node:crypto";

@@ -1,7 +1,7 @@
 /**
  * Small ASN.1/DER helpers shared by the certificate, CSR and CRL builders. Kept internal to
  * `src/pki`: the public API speaks Node types (KeyObject, X509Certificate, Buffer, strings) so that
- * callers never depend on asn1js or pkijs.
+ * callers never depend on asn1js.
  */
 import * as asn1js from "asn1js";
 import { isIP } from "node:net";
@@ -38,7 +38,7 @@ export function encodeDer(value: asn1js.AsnType | { toBER(sizeOnly?: boolean): A
   return Buffer.from(value.toBER(false));
 }
 
-/** An ArrayBuffer holding exactly `bytes` (asn1js and pkijs want ArrayBuffers, not views). */
+/** An ArrayBuffer holding exactly `bytes` (asn1js wants ArrayBuffers, not views). */
 export function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
   const copy = new Uint8Array(bytes.byteLength);
   copy.set(bytes);

@@ -22,8 +22,8 @@
  */
 import type { KeyObject, X509Certificate } from "node:crypto";
 import * as asn1js from "asn1js";
-import { Certificate } from "pkijs";
 import { RC } from "../codes.js";
+import { parseCertificate } from "../pki/certificate.js";
 import { formatDnRfc4514, isoDate } from "./describe.js";
 
 export interface Finding {
@@ -169,11 +169,9 @@ function ekuName(oid: string): string {
 /** True/false from a keyUsage extension, undefined when the certificate has none (or cannot be parsed). */
 function keyUsageHasDigitalSignature(cert: X509Certificate): boolean | undefined {
   try {
-    const asn1 = asn1js.fromBER(new Uint8Array(cert.raw));
-    const parsed = new Certificate({ schema: asn1.result });
-    const ext = parsed.extensions?.find((e) => e.extnID === "2.5.29.15");
+    const ext = parseCertificate(cert.raw).extensions.get("2.5.29.15");
     if (!ext) return undefined;
-    const bits = asn1js.fromBER(ext.extnValue.valueBlock.valueHexView).result;
+    const bits = asn1js.fromBER(new Uint8Array(ext.value)).result;
     if (!(bits instanceof asn1js.BitString)) return undefined;
     const bytes = bits.valueBlock.valueHexView;
     return bytes.length > 0 && (bytes[0]! & 0x80) !== 0;

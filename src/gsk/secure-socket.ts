@@ -2,7 +2,7 @@
 import { RC } from "../codes.js";
 import { GskError } from "../errors.js";
 import { SessionCore } from "../core/session.js";
-import { box, environmentOf, isHandle, registerSession, sessionOf, unregister, type gsk_handle } from "./handles.js";
+import { box, environmentOf, isHandle, registerSession, sessionOf, unregister, type gsk_handle, type Ref } from "./handles.js";
 import { callAsync, callSync, shown } from "./call.js";
 
 /** Allocates a session on an initialized environment; its attributes default to the environment's. */
@@ -25,33 +25,40 @@ export function gsk_secure_soc_init(my_session_handle: unknown): Promise<number>
  * every error too.
  */
 export function gsk_secure_soc_read(my_session_handle: unknown, readBuffer: unknown, readBufSize: unknown, amtRead: unknown): Promise<number> {
-  // The body is not async: a thrown check still becomes its code in callAsync, and a read costs
-  // one promise fewer (reads are the hot path).
-  return callAsync("gsk_secure_soc_read", () => {
-    // Cleared before anything can fail, so a bad handle never leaves a stale count behind.
-    clearAmount(amtRead);
-    const session = sessionOf(my_session_handle);
-    const out = box<number>(amtRead, "amtRead");
-    const target = dataBuffer(readBuffer, "readBuffer", false);
-    const size = bufferSize(readBufSize, target.length, "readBufSize");
-    return session.readInto(target, size).then((n) => {
-      out.value = n;
-    });
-  });
+  // The body is not async: a thrown check still becomes its code in callAsync, and the count is
+  // set by callAsync's own continuation (reads are the hot path: no promise more than needed).
+  let out: Ref<number>;
+  return callAsync(
+    "gsk_secure_soc_read",
+    () => {
+      // Cleared before anything can fail, so a bad handle never leaves a stale count behind.
+      clearAmount(amtRead);
+      const session = sessionOf(my_session_handle);
+      out = box<number>(amtRead, "amtRead");
+      const target = dataBuffer(readBuffer, "readBuffer", false);
+      const size = bufferSize(readBufSize, target.length, "readBufSize");
+      return session.readInto(target, size);
+    },
+    (n) => (out.value = n),
+  );
 }
 
 /** Writes all `writeBufSize` bytes, honouring back-pressure; sets `amtWritten`. */
 export function gsk_secure_soc_write(my_session_handle: unknown, writeBuffer: unknown, writeBufSize: unknown, amtWritten: unknown): Promise<number> {
-  return callAsync("gsk_secure_soc_write", () => {
-    clearAmount(amtWritten);
-    const session = sessionOf(my_session_handle);
-    const out = box<number>(amtWritten, "amtWritten");
-    const source = dataBuffer(writeBuffer, "writeBuffer", true);
-    const size = bufferSize(writeBufSize, source.length, "writeBufSize");
-    return session.write(size === source.length ? source : source.subarray(0, size)).then(() => {
-      out.value = size;
-    });
-  });
+  let out: Ref<number>;
+  let size = 0;
+  return callAsync(
+    "gsk_secure_soc_write",
+    () => {
+      clearAmount(amtWritten);
+      const session = sessionOf(my_session_handle);
+      out = box<number>(amtWritten, "amtWritten");
+      const source = dataBuffer(writeBuffer, "writeBuffer", true);
+      size = bufferSize(writeBufSize, source.length, "writeBufSize");
+      return session.write(size === source.length ? source : source.subarray(0, size));
+    },
+    () => (out.value = size),
+  );
 }
 
 /** GSK_RESET_CIPHER, GSK_RESET_SESSION or GSK_RESET_CIPHER_WITHNEWSESSION. */

@@ -394,15 +394,21 @@ export class SecureChannel {
   }
 
   /**
-   * The peer's certificate, taken once (node:tls answers only the first call). It is read from the
-   * serialized session and looked up among the certificates the context has already parsed.
+   * The peer's certificate, read from the serialized session and looked up among the certificates
+   * the context has already parsed. Without a session, node:tls's decoded copy is asked
+   * (getPeerX509Certificate is not: on a client it removes the leaf from OpenSSL's peer chain).
    */
   peerCertificate(): X509Certificate | undefined {
     if (this.peerX509 === null) {
-      const captured = sessionPeerCertificate(this.handshakeSession());
-      this.peerX509 = captured ? this.context.peerCertificate(captured) : this.socket.getPeerX509Certificate();
+      const captured = sessionPeerCertificate(this.handshakeSession()) ?? this.legacyChain()[0];
+      this.peerX509 = captured ? this.context.peerCertificate(captured) : undefined;
     }
     return this.peerX509;
+  }
+
+  /** The chain node:tls decodes: the certificates the peer sent, completed from the trust store. */
+  private legacyChain(): CapturedCert[] {
+    return chainFromLegacy(tls.TLSSocket.prototype.getPeerCertificate.call(this.socket, true) as LegacyCert);
   }
 
   /**
@@ -416,7 +422,7 @@ export class SecureChannel {
     const leaf = this.verifyErrorCode() === undefined ? this.peerCertificate() : undefined;
     const short = leaf ? this.context.chainToAnchor(leaf) : undefined;
     if (short) return (this.chain = short);
-    const captured = chainFromLegacy(tls.TLSSocket.prototype.getPeerCertificate.call(this.socket, true) as LegacyCert);
+    const captured = this.legacyChain();
     if (captured.length > 0) {
       this.chain = captured.map((c) => this.context.peerCertificate(c));
       if (this.peerX509 === null) this.peerX509 = this.chain[0];

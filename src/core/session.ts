@@ -173,8 +173,20 @@ export class SessionCore {
 
   /** The peer's chain (leaf first) once the handshake is done; empty if it sent none. */
   get peerChain(): readonly X509Certificate[] {
-    return this.result?.peerChain ?? [];
+    const r = this.result;
+    if (!r) return [];
+    // A server's checks need only the client's leaf, so the handshake reads no more; the rest of
+    // the chain is read the first time someone asks, while the connection is open.
+    if (this.peerLeafOnly && this.channel) {
+      this.peerLeafOnly = false;
+      const full = this.channel.peerChain();
+      if (full.length > r.peerChain.length) this.result = { ...r, peerChain: full };
+    }
+    return this.result!.peerChain;
   }
+
+  /** Set when a server validated the client's leaf alone (see peerChain). */
+  private peerLeafOnly = false;
 
   get handshake(): HandshakeResult | undefined {
     return this.result;
@@ -433,6 +445,7 @@ export class SessionCore {
       else {
         const leaf = channel.peerCertificate();
         chain = leaf ? [leaf] : [];
+        this.peerLeafOnly = chain.length > 0;
       }
       const verifyError = channel.verifyErrorCode();
       if (chain.length === 0) code = RC.GSK_ERROR_NO_CERTIFICATE;

@@ -106,32 +106,32 @@ describe.each(TREES)("the peer chain a session reports, %s tree", (tree: Tree) =
     expect(await ourClientChain(port, [{ label: "trusted-self", certificates: [self], trusted: true }])).toEqual({ chain: expected, decoded: 0 });
   });
 
-  it("server asked for the chain (verifyPeer), a client certificate issued directly by a trusted root: leaf and root, as a node:tls server reports", async () => {
-    const client = await untrustedClientEntry(tree);
-    const clientOptions = { key: client.privateKey!.export({ format: "pem", type: "pkcs8" }) as string, cert: pem(client.certificates[0]!) };
-    // node:tls's own server, trusting the same root, as the reference.
+  /** A node:tls server's view of `client` (trusting `anchor`), then ours, with and without verifyPeer. */
+  async function serverChains(client: { key: string; cert: string }, anchor: string, withCallback: boolean): Promise<{ reference: string[]; seen: string[]; checked: string[] }> {
     let reference: string[] = [];
     const nodePort = await nodeServer(
-      { key: readFileSync(pkiPath(tree, "server.key.pem")), cert: readFileSync(pkiPath(tree, "server.chain.pem")), requestCert: true, ca: [pem(caCert(tree, "other-ca"))] },
+      { key: readFileSync(pkiPath(tree, "server.key.pem")), cert: readFileSync(pkiPath(tree, "server.chain.pem")), requestCert: true, ca: [pem(caCert(tree, anchor))] },
       (socket) => (reference = normal(legacyChain(socket.getPeerCertificate(true)))),
     );
-    await connectAndRead(nodePort, tree, clientOptions);
-    expect(reference).toHaveLength(2);
+    await connectAndRead(nodePort, tree, client);
 
     const store = await customStore([
       { label: "server", certificates: [leafCert(tree, "server"), caCert(tree, "intermediate")], privateKey: leafKey(tree, "server"), trusted: false },
-      caEntry(tree, "root"),
-      caEntry(tree, "other-ca"),
+      caEntry(tree, anchor),
     ]);
     let checked: string[] = [];
     const env = await Environment.open({
       role: "server",
       keystore: { file: store, password: PASSWORD },
       clientAuth: "required",
-      verifyPeer: (chain) => {
-        checked = chain.map((c) => c.fingerprint256.replaceAll(":", "").toUpperCase());
-        return true;
-      },
+      ...(withCallback
+        ? {
+            verifyPeer: (chain: readonly { fingerprint256: string }[]) => {
+              checked = chain.map((c) => c.fingerprint256.replaceAll(":", "").toUpperCase());
+              return true;
+            },
+          }
+        : {}),
     });
     cleanup.push(() => env.close());
     let seen: string[] = [];
@@ -142,9 +142,25 @@ describe.each(TREES)("the peer chain a session reports, %s tree", (tree: Tree) =
     });
     const { port } = await server.listen();
     cleanup.push(() => server.close());
-    await connectAndRead(port, tree, clientOptions);
+    await connectAndRead(port, tree, client);
+    return { reference, seen, checked };
+  }
+
+  it.each([true, false])("server (verifyPeer: %s), a client certificate issued directly by a trusted root: leaf and root, as a node:tls server reports", async (withCallback) => {
+    const entry = await untrustedClientEntry(tree);
+    const client = { key: entry.privateKey!.export({ format: "pem", type: "pkcs8" }) as string, cert: pem(entry.certificates[0]!) };
+    const { reference, seen, checked } = await serverChains(client, "other-ca", withCallback);
+    expect(reference).toHaveLength(2);
     expect(seen).toEqual(reference);
-    expect(checked).toEqual(reference);
+    if (withCallback) expect(checked).toEqual(reference);
+  });
+
+  it.each([true, false])("server (verifyPeer: %s), the client sends its intermediate: leaf, intermediate and root, as a node:tls server reports", async (withCallback) => {
+    const client = { key: keyPem(tree, "client"), cert: readFileSync(pkiPath(tree, "client.chain.pem"), "utf8") };
+    const { reference, seen, checked } = await serverChains(client, "root", withCallback);
+    expect(reference).toHaveLength(3);
+    expect(seen).toEqual(reference);
+    if (withCallback) expect(checked).toEqual(reference);
   });
 });
 

@@ -598,30 +598,48 @@ export class SessionCore {
    * Returns 0 at end of stream. One promise per read, settled from the stream's own event.
    */
   readInto(target: Uint8Array, size: number, timeoutMs?: number): Promise<number> {
-    if (this.state !== "ready") return this.notReady("reading");
+    return new Promise<number>((resolve, reject) => this.readIntoThen(target, size, timeoutMs, resolve, reject));
+  }
+
+  /**
+   * readInto for a caller that settles a promise of its own (the gsk_* layer, which settles with
+   * a return code): the outcome goes to `resolve`/`reject` (either may run before this returns),
+   * so a read costs that caller's promise and no other.
+   */
+  readIntoThen(target: Uint8Array, size: number, timeoutMs: number | undefined, resolve: (n: number) => void, reject: (error: Error) => void): void {
+    if (this.state !== "ready") {
+      this.notReady<number>("reading").catch(reject);
+      return;
+    }
     const inbound = this.inbound!;
-    if (inbound.available > 0) return Promise.resolve(inbound.copyInto(target, 0, size));
-    if (inbound.end) return this.atEnd(0);
+    if (inbound.available > 0) return resolve(inbound.copyInto(target, 0, size));
+    if (inbound.end) {
+      try {
+        this.checkEnd();
+        resolve(0);
+      } catch (error) {
+        reject(error as Error);
+      }
+      return;
+    }
     // A caller's own deadline (startRecv's operationWaitTime) goes into the wait itself: racing a
     // timer against the read would leave the read pending, and it would later take data a
     // following read is waiting for.
     const ms = timeoutMs ?? this.config!.readTimeoutMs;
-    return new Promise<number>((resolve, reject) => {
-      inbound.whenReadable(
-        ms,
-        (got) => {
-          if (!got) reject(new GskError(RC.GSK_IBMI_ERROR_TIMED_OUT, `no data arrived within ${String(ms)} ms${timeoutMs === undefined ? " (GSK_IBMI_READ_TIMEOUT)" : ""}; the session is still usable`));
-          else if (inbound.available > 0) resolve(inbound.copyInto(target, 0, size));
-          else this.atEndLater(0, resolve, reject);
-        },
-        (chunk) => {
-          const n = Math.min(size, chunk.length);
-          target.set(n === chunk.length ? chunk : chunk.subarray(0, n));
-          resolve(n);
-          return n;
-        },
-      );
-    });
+    inbound.whenReadable(
+      ms,
+      (got) => {
+        if (!got) reject(new GskError(RC.GSK_IBMI_ERROR_TIMED_OUT, `no data arrived within ${String(ms)} ms${timeoutMs === undefined ? " (GSK_IBMI_READ_TIMEOUT)" : ""}; the session is still usable`));
+        else if (inbound.available > 0) resolve(inbound.copyInto(target, 0, size));
+        else this.atEndLater(0, resolve, reject);
+      },
+      (chunk) => {
+        const n = Math.min(size, chunk.length);
+        target.set(n === chunk.length ? chunk : chunk.subarray(0, n));
+        resolve(n);
+        return n;
+      },
+    );
   }
 
   /** Reads the next chunk as it arrived (no copy); `null` at end of stream. One promise per read. */
@@ -707,19 +725,35 @@ export class SessionCore {
   /** Writes all of `data`, resolving once it is handed to the socket (back-pressure honoured). */
   write(data: Uint8Array): Promise<void> {
     this.assertReady("writing");
+    return new Promise<void>((resolve, reject) => this.writeWhenReady(data, resolve, reject));
+  }
+
+  /**
+   * write for a caller that settles a promise of its own (see readIntoThen): the outcome goes to
+   * `resolve`/`reject`, a session in the wrong state included.
+   */
+  writeThen(data: Uint8Array, resolve: () => void, reject: (error: Error) => void): void {
+    try {
+      this.assertReady("writing");
+    } catch (error) {
+      reject(error as Error);
+      return;
+    }
+    this.writeWhenReady(data, resolve, reject);
+  }
+
+  private writeWhenReady(data: Uint8Array, resolve: () => void, reject: (error: Error) => void): void {
     const stream = this.channel!.stream;
     const end = this.inbound!.end;
     if (stream.destroyed || !stream.writable) {
-      if (end?.kind === "error") return Promise.reject(this.nothingExchanged ? this.refusedAfterHandshake(end.error) : this.ioError(end.error, "writing"));
-      if (this.nothingExchanged && end) return Promise.reject(this.refusedAfterHandshake(undefined));
-      return Promise.reject(new GskError(RC.GSK_ERROR_SOCKET_CLOSED, "writing failed: the connection is closed"));
+      if (end?.kind === "error") return reject(this.nothingExchanged ? this.refusedAfterHandshake(end.error) : this.ioError(end.error, "writing"));
+      if (this.nothingExchanged && end) return reject(this.refusedAfterHandshake(undefined));
+      return reject(new GskError(RC.GSK_ERROR_SOCKET_CLOSED, "writing failed: the connection is closed"));
     }
     this.sent += data.length;
-    return new Promise<void>((resolve, reject) => {
-      stream.write(data, (error?: Error | null) => {
-        if (error) reject(this.ioError(error, "writing"));
-        else resolve();
-      });
+    stream.write(data, (error?: Error | null) => {
+      if (error) reject(this.ioError(error, "writing"));
+      else resolve();
     });
   }
 

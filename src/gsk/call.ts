@@ -50,27 +50,40 @@ export function callSync(fn: string, body: () => void): number {
   }
 }
 
-/**
- * The asynchronous calls. `done` receives the body's value before the call settles with GSK_OK
- * (the out-parameters of a read or write). Not an async function: reads and writes are the hot
- * path, and this way a call costs one promise on top of the core's, not an async frame and two.
- */
-export function callAsync<T>(fn: string, body: () => Promise<T>, done?: (value: T) => void): Promise<number> {
-  let pending: Promise<T>;
+/** The asynchronous calls: the body's promise settles the call with GSK_OK or its error's code. */
+export function callAsync(fn: string, body: () => Promise<void>): Promise<number> {
+  let pending: Promise<void>;
   try {
     pending = body();
   } catch (error) {
     return Promise.resolve(toCode(fn, error));
   }
-  return pending.then(
-    done
-      ? (value) => {
+  return pending.then(returnOk, (error: unknown) => toCode(fn, error));
+}
+
+/**
+ * Reads and writes, the hot path: the core reports through callbacks, so a call costs its own
+ * promise and no other. `start` checks the arguments and starts the operation; `done` sets the
+ * out-parameter before the call settles with GSK_OK. A check that throws settles with its code.
+ */
+export function callWithCallbacks<T>(
+  fn: string,
+  start: (resolve: (value: T) => void, reject: (error: Error) => void) => void,
+  done: (value: T) => void,
+): Promise<number> {
+  return new Promise<number>((settle) => {
+    try {
+      start(
+        (value) => {
           done(value);
-          return RC.GSK_OK;
-        }
-      : returnOk,
-    (error: unknown) => toCode(fn, error),
-  );
+          settle(RC.GSK_OK);
+        },
+        (error) => settle(toCode(fn, error)),
+      );
+    } catch (error) {
+      settle(toCode(fn, error));
+    }
+  });
 }
 
 const returnOk = (): number => RC.GSK_OK;

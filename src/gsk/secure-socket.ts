@@ -3,7 +3,7 @@ import { RC } from "../codes.js";
 import { GskError } from "../errors.js";
 import { SessionCore } from "../core/session.js";
 import { box, environmentOf, isHandle, registerSession, sessionOf, unregister, type gsk_handle, type Ref } from "./handles.js";
-import { callAsync, callSync, shown } from "./call.js";
+import { callAsync, callSync, callWithCallbacks, shown } from "./call.js";
 
 /** Allocates a session on an initialized environment; its attributes default to the environment's. */
 export function gsk_secure_soc_open(my_env_handle: unknown, my_session_handle: unknown): number {
@@ -25,19 +25,17 @@ export function gsk_secure_soc_init(my_session_handle: unknown): Promise<number>
  * every error too.
  */
 export function gsk_secure_soc_read(my_session_handle: unknown, readBuffer: unknown, readBufSize: unknown, amtRead: unknown): Promise<number> {
-  // The body is not async: a thrown check still becomes its code in callAsync, and the count is
-  // set by callAsync's own continuation (reads are the hot path: no promise more than needed).
   let out: Ref<number>;
-  return callAsync(
+  return callWithCallbacks<number>(
     "gsk_secure_soc_read",
-    () => {
+    (resolve, reject) => {
       // Cleared before anything can fail, so a bad handle never leaves a stale count behind.
       clearAmount(amtRead);
       const session = sessionOf(my_session_handle);
       out = box<number>(amtRead, "amtRead");
       const target = dataBuffer(readBuffer, "readBuffer", false);
       const size = bufferSize(readBufSize, target.length, "readBufSize");
-      return session.readInto(target, size);
+      session.readIntoThen(target, size, undefined, resolve, reject);
     },
     (n) => (out.value = n),
   );
@@ -47,15 +45,15 @@ export function gsk_secure_soc_read(my_session_handle: unknown, readBuffer: unkn
 export function gsk_secure_soc_write(my_session_handle: unknown, writeBuffer: unknown, writeBufSize: unknown, amtWritten: unknown): Promise<number> {
   let out: Ref<number>;
   let size = 0;
-  return callAsync(
+  return callWithCallbacks<void>(
     "gsk_secure_soc_write",
-    () => {
+    (resolve, reject) => {
       clearAmount(amtWritten);
       const session = sessionOf(my_session_handle);
       out = box<number>(amtWritten, "amtWritten");
       const source = dataBuffer(writeBuffer, "writeBuffer", true);
       size = bufferSize(writeBufSize, source.length, "writeBufSize");
-      return session.write(size === source.length ? source : source.subarray(0, size));
+      session.writeThen(size === source.length ? source : source.subarray(0, size), resolve, reject);
     },
     () => (out.value = size),
   );

@@ -69,6 +69,7 @@ import type { X509Certificate } from "node:crypto";
 
 import { RC } from "../codes.js";
 import { GskError } from "../errors.js";
+import { parseCertificate, type ParsedCertificate } from "../pki/certificate.js";
 import { V } from "../values.js";
 
 /** One `gsk_cert_data_elem`. */
@@ -217,9 +218,9 @@ const CONTEXT_CLASS = 3;
  */
 export function certificateInfo(cert: X509Certificate): CertDataElement[] {
   const der = Buffer.from(cert.raw);
-  let tbs: TbsFields;
+  let parsed: ParsedCertificate;
   try {
-    tbs = tbsFields(der);
+    parsed = parseCertificate(der);
   } catch (cause) {
     throw new GskError(RC.GSK_ERROR_ASN, `certificate cannot be decoded: ${(cause as Error).message}`, { cause });
   }
@@ -234,18 +235,19 @@ export function certificateInfo(cert: X509Certificate): CertDataElement[] {
   add(V.CERT_BODY_BASE64, der.toString("base64"));
   add(V.CERT_SERIAL_NUMBER, cert.serialNumber.toUpperCase());
 
+  const tbs = parsed.slices;
   const subject = decodeName(tbs.subject);
   const issuer = decodeName(tbs.issuer);
   addNameElements(add, subject, tbs.subject, "subject");
   addNameElements(add, issuer, tbs.issuer, "issuer");
 
-  add(V.CERT_VERSION, String(tbs.version + 1));
-  const signatureOid = tbs.signatureAlgorithm;
+  add(V.CERT_VERSION, String(parsed.version + 1));
+  const signatureOid = parsed.signatureAlgorithmOid;
   add(V.CERT_SIGNATURE_ALGORITHM, SIGNATURE_ALGORITHMS.get(signatureOid) ?? signatureOid);
-  add(V.CERT_VALID_FROM, generalizedTime(tbs.notBefore));
-  add(V.CERT_VALID_TO, generalizedTime(tbs.notAfter));
+  add(V.CERT_VALID_FROM, generalizedTime(parsed.notBefore));
+  add(V.CERT_VALID_TO, generalizedTime(parsed.notAfter));
 
-  const keyOid = tbs.publicKeyAlgorithm;
+  const keyOid = parsed.publicKeyAlgorithmOid;
   add(V.CERT_PUBLIC_KEY_ALGORITHM, PUBLIC_KEY_ALGORITHMS.get(keyOid) ?? keyOid);
   add(V.CERT_PUBLIC_KEY, Buffer.from(tbs.spki));
   const keyBits = publicKeyBits(tbs.spki);
@@ -254,14 +256,12 @@ export function certificateInfo(cert: X509Certificate): CertDataElement[] {
   add(V.CERT_FINGERPRINT_ALGORITHM, "SHA256");
   add(V.CERT_FINGERPRINT, cert.fingerprint256);
 
-  add(V.CERT_ISSUER_UNIQUEID, uniqueIdHex(tbs.issuerUniqueId));
-  add(V.CERT_SUBJECT_UNIQUEID, uniqueIdHex(tbs.subjectUniqueId));
+  add(V.CERT_ISSUER_UNIQUEID, uniqueIdHex(parsed.issuerUniqueId));
+  add(V.CERT_SUBJECT_UNIQUEID, uniqueIdHex(parsed.subjectUniqueId));
 
+  // A repeated extension is invalid (RFC 5280 §4.2); parseCertificate keeps the first.
   const extensions = new Map<string, Uint8Array>();
-  for (const extension of tbs.extensions) {
-    // A repeated extension is invalid (RFC 5280 §4.2); the first one is the one we report.
-    if (!extensions.has(extension.oid)) extensions.set(extension.oid, extension.value);
-  }
+  for (const [oid, extension] of parsed.extensions) extensions.set(oid, extension.value);
   // A malformed extension loses its own elements, not the whole list: the handshake already
   // accepted this certificate, and the other elements are still right.
   const fromExtension = <T>(oid: string, read: (value: asn1js.AsnType) => T): T | undefined => {
@@ -311,8 +311,8 @@ export function certificateInfo(cert: X509Certificate): CertDataElement[] {
     add(V.CERT_CRL_DISTRIBUTION_POINTS_DISTRIBUTIONPOINTNAME, uri);
   }
 
-  add(V.CERT_VALID_FROM_EX, tbs.notBefore.toISOString());
-  add(V.CERT_VALID_TO_EX, tbs.notAfter.toISOString());
+  add(V.CERT_VALID_FROM_EX, parsed.notBefore.toISOString());
+  add(V.CERT_VALID_TO_EX, parsed.notAfter.toISOString());
   // Ascending ID order (so CERT_BODY_DER, the lowest, is first); the sort is stable, which keeps
   // several values of one ID in certificate order.
   return out.sort((a, b) => a.cert_data_id - b.cert_data_id);
@@ -330,95 +330,6 @@ const SAN_ELEMENT: Readonly<Record<number, number>> = {
   [GN_URI]: V.CERT_SUBJECT_ALTERNATIVE_NAME_URI,
   [GN_IP]: V.CERT_SUBJECT_ALTERNATIVE_NAME_IPADDRESS,
 };
-
-/* ---------------------------------------------------------------------------------------------
- * The certificate's fields (RFC 5280 §4.1), read with asn1js. The DER elements (names, key) are
- * cut from the certificate's own bytes: they must be the certificate's bytes exactly.
- * ------------------------------------------------------------------------------------------- */
-
-interface TbsFields {
-  /** 0 for v1, 2 for v3. */
-  version: number;
-  /** The outer signatureAlgorithm's OID. */
-  signatureAlgorithm: string;
-  notBefore: Date;
-  notAfter: Date;
-  publicKeyAlgorithm: string;
-  issuer: Uint8Array;
-  subject: Uint8Array;
-  spki: Uint8Array;
-  /** BIT STRING contents, the unused-bits count first. */
-  issuerUniqueId: Uint8Array | undefined;
-  subjectUniqueId: Uint8Array | undefined;
-  extensions: { oid: string; value: Uint8Array }[];
-}
-
-function tbsFields(der: Uint8Array): TbsFields {
-  const [tbs, algorithm] = children(decode(der));
-  if (!tbs || !algorithm) throw new Error("not a SEQUENCE of TBSCertificate, signatureAlgorithm and signature");
-  const fields = children(tbs);
-  // version is `[0] EXPLICIT` and DEFAULT v1, so a v1 certificate starts with the serial number.
-  const first = fields[0];
-  const versioned = first !== undefined && isContext(first, 0);
-  const offset = versioned ? 1 : 0;
-  const version = versioned ? integerValue(children(first)[0]) : 0;
-  // serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo, then the optional
-  // [1] issuerUniqueID, [2] subjectUniqueID, [3] extensions.
-  const issuer = fields[offset + 2];
-  const validity = fields[offset + 3];
-  const subject = fields[offset + 4];
-  const spki = fields[offset + 5];
-  if (!issuer || !validity || !subject || !spki) throw new Error("TBSCertificate is missing fields");
-  const [notBefore, notAfter] = children(validity).map((t) => {
-    if (!(t instanceof asn1js.UTCTime)) throw new Error("validity is not a pair of times");
-    return t.toDate();
-  });
-  if (!notBefore || !notAfter) throw new Error("validity is not a pair of times");
-  let issuerUniqueId: Uint8Array | undefined;
-  let subjectUniqueId: Uint8Array | undefined;
-  const extensions: { oid: string; value: Uint8Array }[] = [];
-  for (const field of fields.slice(offset + 6)) {
-    if (isContext(field, 1)) issuerUniqueId = primitiveBytes(field);
-    else if (isContext(field, 2)) subjectUniqueId = primitiveBytes(field);
-    else if (isContext(field, 3)) {
-      for (const extension of children(children(field)[0] ?? field)) {
-        const parts = children(extension);
-        const id = parts[0];
-        const value = parts[parts.length - 1];
-        if (!(id instanceof asn1js.ObjectIdentifier) || !(value instanceof asn1js.OctetString)) throw new Error("an extension is not an OID and an OCTET STRING");
-        extensions.push({ oid: id.valueBlock.toString(), value: value.valueBlock.valueHexView });
-      }
-    }
-  }
-  return {
-    version,
-    signatureAlgorithm: algorithmOid(algorithm),
-    notBefore,
-    notAfter,
-    publicKeyAlgorithm: algorithmOid(children(spki)[0]),
-    issuer: issuer.valueBeforeDecodeView,
-    subject: subject.valueBeforeDecodeView,
-    spki: spki.valueBeforeDecodeView,
-    issuerUniqueId,
-    subjectUniqueId,
-    extensions,
-  };
-}
-
-function isContext(value: asn1js.AsnType, tag: number): boolean {
-  return value.idBlock.tagClass === CONTEXT_CLASS && value.idBlock.tagNumber === tag;
-}
-
-function integerValue(value: asn1js.AsnType | undefined): number {
-  if (!(value instanceof asn1js.Integer)) throw new Error("version is not an INTEGER");
-  return value.valueBlock.valueDec;
-}
-
-function algorithmOid(value: asn1js.AsnType | undefined): string {
-  const id = value === undefined ? undefined : children(value)[0];
-  if (!(id instanceof asn1js.ObjectIdentifier)) throw new Error("an AlgorithmIdentifier has no OID");
-  return id.valueBlock.toString();
-}
 
 /* ---------------------------------------------------------------------------------------------
  * Names

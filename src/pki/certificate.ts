@@ -192,18 +192,27 @@ export function keyIdentifier(key: KeyObject): Buffer {
   return createHash("sha1").update(bits.valueBlock.valueHexView).digest();
 }
 
-/** The fields of a parsed certificate that issuing and CRL building need. */
+/** The fields of a parsed certificate that issuing, CRL building and certificate data need. */
 export interface ParsedCertificate {
   tbs: asn1js.Sequence;
+  /** 0 for v1, 2 for v3. */
+  version: number;
   subjectDer: Buffer;
   issuerDer: Buffer;
+  /** The certificate's own bytes of its issuer, subject and SubjectPublicKeyInfo. */
+  slices: { issuer: Uint8Array; subject: Uint8Array; spki: Uint8Array };
   signatureAlgorithmOid: string;
+  publicKeyAlgorithmOid: string;
   notBefore: Date;
   notAfter: Date;
+  /** BIT STRING contents (the unused-bits count first) of [1] issuerUniqueID / [2] subjectUniqueID. */
+  issuerUniqueId: Uint8Array | undefined;
+  subjectUniqueId: Uint8Array | undefined;
+  /** By OID; a repeated extension (invalid, RFC 5280 §4.2) keeps its first occurrence. */
   extensions: Map<string, { critical: boolean; value: Buffer }>;
 }
 
-/** Splits a certificate's DER into the parts the toolkit reads. */
+/** Splits a certificate's DER into the parts the toolkit reads. Malformed input throws GSK_ERROR_ASN. */
 export function parseCertificate(der: Uint8Array): ParsedCertificate {
   const cert = decodeDer(der, "certificate");
   const [tbs, algorithm] = cert instanceof asn1js.Sequence ? cert.valueBlock.value : [];
@@ -212,36 +221,67 @@ export function parseCertificate(der: Uint8Array): ParsedCertificate {
   }
   const fields = tbs.valueBlock.value;
   // The version is an explicit [0]; v1 certificates leave it out, shifting every later field.
-  const base = fields[0]?.idBlock.tagClass === 3 && fields[0].idBlock.tagNumber === 0 ? 1 : 0;
+  const versioned = isContext(fields[0], 0);
+  const base = versioned ? 1 : 0;
+  const versionValue = versioned ? (fields[0] as asn1js.Constructed).valueBlock.value[0] : undefined;
   const issuer = fields[base + 2];
   const validity = fields[base + 3];
   const subject = fields[base + 4];
+  const spki = fields[base + 5];
   const times = validity instanceof asn1js.Sequence ? validity.valueBlock.value : [];
   const [notBefore, notAfter] = times.map((t) => (t instanceof asn1js.UTCTime ? t.toDate() : new Date(NaN)));
   if (!issuer || !subject || !notBefore || !notAfter) throw new GskError(RC.GSK_ERROR_ASN, "certificate has no issuer or subject");
+  if (!(spki instanceof asn1js.Sequence)) throw new GskError(RC.GSK_ERROR_ASN, "certificate has no subjectPublicKeyInfo");
+  let issuerUniqueId: Uint8Array | undefined;
+  let subjectUniqueId: Uint8Array | undefined;
   const extensions = new Map<string, { critical: boolean; value: Buffer }>();
   for (const field of fields.slice(base + 6)) {
-    if (field.idBlock.tagClass !== 3 || field.idBlock.tagNumber !== 3) continue;
+    if (isContext(field, 1)) issuerUniqueId = primitiveContent(field);
+    else if (isContext(field, 2)) subjectUniqueId = primitiveContent(field);
+    if (!isContext(field, 3)) continue;
     const list = (field as asn1js.Constructed).valueBlock.value[0];
     if (!(list instanceof asn1js.Sequence)) continue;
     for (const ext of list.valueBlock.value) {
       const parts = (ext as asn1js.Sequence).valueBlock.value;
-      const oid = (parts[0] as asn1js.ObjectIdentifier).valueBlock.toString();
+      const id = parts[0];
+      const value = parts[parts.length - 1];
+      if (!(id instanceof asn1js.ObjectIdentifier) || !(value instanceof asn1js.OctetString)) {
+        throw new GskError(RC.GSK_ERROR_ASN, "certificate has an extension that is not an OID and an OCTET STRING");
+      }
+      const oid = id.valueBlock.toString();
       const critical = parts[1] instanceof asn1js.Boolean ? parts[1].valueBlock.value : false;
-      const value = parts[parts.length - 1] as asn1js.OctetString;
-      extensions.set(oid, { critical, value: Buffer.from(value.valueBlock.valueHexView) });
+      if (!extensions.has(oid)) extensions.set(oid, { critical, value: Buffer.from(value.valueBlock.valueHexView) });
     }
   }
-  const algorithmOid = (algorithm.valueBlock.value[0] as asn1js.ObjectIdentifier).valueBlock.toString();
   return {
     tbs,
+    version: versionValue instanceof asn1js.Integer ? versionValue.valueBlock.valueDec : 0,
     subjectDer: encodeDer(subject),
     issuerDer: encodeDer(issuer),
-    signatureAlgorithmOid: algorithmOid,
+    slices: { issuer: issuer.valueBeforeDecodeView, subject: subject.valueBeforeDecodeView, spki: spki.valueBeforeDecodeView },
+    signatureAlgorithmOid: algorithmOid(algorithm),
+    publicKeyAlgorithmOid: algorithmOid(spki.valueBlock.value[0]),
     notBefore,
     notAfter,
+    issuerUniqueId,
+    subjectUniqueId,
     extensions,
   };
+}
+
+function isContext(value: asn1js.AsnType | undefined, tag: number): boolean {
+  return value !== undefined && value.idBlock.tagClass === 3 && value.idBlock.tagNumber === tag;
+}
+
+function primitiveContent(value: asn1js.AsnType): Uint8Array | undefined {
+  const view = (value.valueBlock as { valueHexView?: Uint8Array }).valueHexView;
+  return view instanceof Uint8Array ? view : undefined;
+}
+
+function algorithmOid(value: asn1js.AsnType | undefined): string {
+  const id = value instanceof asn1js.Sequence ? value.valueBlock.value[0] : undefined;
+  if (!(id instanceof asn1js.ObjectIdentifier)) throw new GskError(RC.GSK_ERROR_ASN, "certificate has an AlgorithmIdentifier without an OID");
+  return id.valueBlock.toString();
 }
 
 /** The SubjectKeyIdentifier of a certificate, or the RFC 5280 method-1 value of its key. */

@@ -115,7 +115,8 @@ export async function createCrl(spec: CrlSpec): Promise<{ der: Buffer; pem: stri
   return { der, pem: derToPem(der, "X509 CRL") };
 }
 
-interface ParsedCrl {
+/** A CRL's parts: what signature checks need, and what it says. */
+export interface ParsedCrl {
   tbsBytes: Buffer;
   issuerDer: Buffer;
   algorithmOid: string;
@@ -127,7 +128,8 @@ function toDate(value: asn1js.AsnType | undefined): Date | undefined {
   return value instanceof asn1js.UTCTime ? value.toDate() : undefined;
 }
 
-function parseCrl(data: string | Buffer): ParsedCrl {
+/** Splits a CRL (PEM `X509 CRL`/`CRL`, or DER) into its parts. Malformed input throws. */
+export function parseCrl(data: string | Buffer): ParsedCrl {
   const der = derFrom(data, ["X509 CRL", "CRL"], "CRL");
   const root = decodeDer(der, "CRL");
   const [tbs, algorithm, signature] = root instanceof asn1js.Sequence ? root.valueBlock.value : [];

@@ -10,8 +10,8 @@
  * `parseCrlIssuer` produces that form from a CRL, byte for byte as Node would print the same name.
  */
 import type { X509Certificate } from "node:crypto";
-import * as asn1js from "asn1js";
 import { RC } from "../codes.js";
+import { parseCrl as splitCrl } from "../pki/crl.js";
 import { GskError } from "../errors.js";
 import { DN_ATTRIBUTE_NAMES, formatDnRfc4514 } from "./describe.js";
 
@@ -119,42 +119,21 @@ function crlDers(input: Buffer | Uint8Array | string): Buffer[] {
   return out;
 }
 
-/**
- * CertificateList (RFC 5280 §5.1): tbsCertList is version?, signature, issuer, thisUpdate,
- * nextUpdate?, revokedCertificates?, [0] crlExtensions?. Read with asn1js alone: a full CRL model
- * would load a library into every process that checks revocation for three fields.
- */
 function parseCrlDer(der: Buffer): CrlInfo {
+  let parsed: ReturnType<typeof splitCrl>;
   try {
-    const asn1 = asn1js.fromBER(new Uint8Array(der));
-    if (asn1.offset === -1) throw new Error(asn1.result.error);
-    const tbs = asn1.result instanceof asn1js.Sequence ? asn1.result.valueBlock.value[0] : undefined;
-    if (!(tbs instanceof asn1js.Sequence)) throw new Error("no tbsCertList");
-    const fields = tbs.valueBlock.value;
-    let at = fields[0] instanceof asn1js.Integer ? 1 : 0;
-    const issuer = fields[at + 1];
-    const thisUpdate = fields[at + 2];
-    if (!(issuer instanceof asn1js.Sequence) || !(thisUpdate instanceof asn1js.UTCTime)) throw new Error("no issuer or thisUpdate");
-    at += 3;
-    const next = fields[at];
-    const nextUpdate = next instanceof asn1js.UTCTime ? next.toDate() : undefined;
-    if (nextUpdate) at++;
-    const revoked = fields[at] instanceof asn1js.Sequence ? (fields[at] as asn1js.Sequence).valueBlock.value : [];
-    const info: CrlInfo = {
-      issuer: formatNameDer(issuer.valueBeforeDecodeView),
-      thisUpdate: thisUpdate.toDate(),
-      revokedSerials: revoked.map((entry) => {
-        const serial = entry instanceof asn1js.Sequence ? entry.valueBlock.value[0] : undefined;
-        if (!(serial instanceof asn1js.Integer)) throw new Error("a revoked entry has no serial number");
-        return Buffer.from(serial.valueBlock.valueHexView).toString("hex").toUpperCase().replace(/^(00)+(?=.)/, "");
-      }),
-      der,
-    };
-    if (nextUpdate) info.nextUpdate = nextUpdate;
-    return info;
+    parsed = splitCrl(der);
   } catch (e) {
     throw new GskError(RC.GSK_IBMI_ERROR_CRL_INVALID, `not a CRL: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
+  const info: CrlInfo = {
+    issuer: formatNameDer(parsed.issuerDer),
+    thisUpdate: parsed.info.thisUpdate,
+    revokedSerials: parsed.info.revokedSerials,
+    der,
+  };
+  if (parsed.info.nextUpdate) info.nextUpdate = parsed.info.nextUpdate;
+  return info;
 }
 
 // ---------------------------------------------------------------------------------------------

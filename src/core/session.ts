@@ -607,21 +607,10 @@ export class SessionCore {
    * so a read costs that caller's promise and no other.
    */
   readIntoThen(target: Uint8Array, size: number, timeoutMs: number | undefined, resolve: (n: number) => void, reject: (error: Error) => void): void {
-    if (this.state !== "ready") {
-      this.notReady<number>("reading").catch(reject);
-      return;
-    }
+    if (this.state !== "ready") return reject(this.notReadyError("reading"));
     const inbound = this.inbound!;
     if (inbound.available > 0) return resolve(inbound.copyInto(target, 0, size));
-    if (inbound.end) {
-      try {
-        this.checkEnd();
-        resolve(0);
-      } catch (error) {
-        reject(error as Error);
-      }
-      return;
-    }
+    if (inbound.end) return this.settleAtEnd(0, resolve, reject);
     // A caller's own deadline (startRecv's operationWaitTime) goes into the wait itself: racing a
     // timer against the read would leave the read pending, and it would later take data a
     // following read is waiting for.
@@ -667,22 +656,32 @@ export class SessionCore {
   }
 
   private notReady<T>(operation: string): Promise<T> {
+    return Promise.reject(this.notReadyError(operation));
+  }
+
+  /** Why `operation` cannot run in this state (assertReady's error, as a value). */
+  private notReadyError(operation: string): Error {
     try {
       this.assertReady(operation);
     } catch (error) {
-      return Promise.reject(error as Error);
+      return error as Error;
     }
-    return Promise.reject(new GskError(RC.GSK_INTERNAL_ERROR, `${operation}: the session is ${this.state}`));
+    return new GskError(RC.GSK_INTERNAL_ERROR, `${operation}: the session is ${this.state}`);
   }
 
   /** End of stream reached: `value` for a clean end, the end's code otherwise. */
   private atEnd<T>(value: T): Promise<T> {
+    return new Promise<T>((resolve, reject) => this.settleAtEnd(value, resolve, reject));
+  }
+
+  private settleAtEnd<T>(value: T, resolve: (v: T) => void, reject: (e: Error) => void): void {
     try {
       this.checkEnd();
-      return Promise.resolve(value);
     } catch (error) {
-      return Promise.reject(error as Error);
+      reject(error as Error);
+      return;
     }
+    resolve(value);
   }
 
   /**
@@ -690,14 +689,7 @@ export class SessionCore {
    * (the strict-EOF verdict is one of them), as an awaited read always was.
    */
   private atEndLater<T>(value: T, resolve: (v: T) => void, reject: (e: Error) => void): void {
-    queueMicrotask(() => {
-      try {
-        this.checkEnd();
-        resolve(value);
-      } catch (error) {
-        reject(error as Error);
-      }
-    });
+    queueMicrotask(() => this.settleAtEnd(value, resolve, reject));
   }
 
   /** At end of stream: a clean end returns, a failure or a suspicious end throws its code. */
@@ -733,12 +725,7 @@ export class SessionCore {
    * `resolve`/`reject`, a session in the wrong state included.
    */
   writeThen(data: Uint8Array, resolve: () => void, reject: (error: Error) => void): void {
-    try {
-      this.assertReady("writing");
-    } catch (error) {
-      reject(error as Error);
-      return;
-    }
+    if (this.state !== "ready") return reject(this.notReadyError("writing"));
     this.writeWhenReady(data, resolve, reject);
   }
 

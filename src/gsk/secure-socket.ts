@@ -29,13 +29,9 @@ export function gsk_secure_soc_read(my_session_handle: unknown, readBuffer: unkn
   return callWithCallbacks<number>(
     "gsk_secure_soc_read",
     (resolve, reject) => {
-      // Cleared before anything can fail, so a bad handle never leaves a stale count behind.
-      clearAmount(amtRead);
-      const session = sessionOf(my_session_handle);
-      out = box<number>(amtRead, "amtRead");
-      const target = dataBuffer(readBuffer, "readBuffer", false);
-      const size = bufferSize(readBufSize, target.length, "readBufSize");
-      session.readIntoThen(target, size, undefined, resolve, reject);
+      const io = transferArguments(my_session_handle, readBuffer, readBufSize, amtRead, ["readBuffer", "readBufSize", "amtRead"], false);
+      out = io.out;
+      io.session.readIntoThen(io.data, io.size, undefined, resolve, reject);
     },
     (n) => (out.value = n),
   );
@@ -48,12 +44,10 @@ export function gsk_secure_soc_write(my_session_handle: unknown, writeBuffer: un
   return callWithCallbacks<void>(
     "gsk_secure_soc_write",
     (resolve, reject) => {
-      clearAmount(amtWritten);
-      const session = sessionOf(my_session_handle);
-      out = box<number>(amtWritten, "amtWritten");
-      const source = dataBuffer(writeBuffer, "writeBuffer", true);
-      size = bufferSize(writeBufSize, source.length, "writeBufSize");
-      session.writeThen(size === source.length ? source : source.subarray(0, size), resolve, reject);
+      const io = transferArguments(my_session_handle, writeBuffer, writeBufSize, amtWritten, ["writeBuffer", "writeBufSize", "amtWritten"], true);
+      out = io.out;
+      size = io.size;
+      io.session.writeThen(size === io.data.length ? io.data : io.data.subarray(0, size), resolve, reject);
     },
     () => (out.value = size),
   );
@@ -80,6 +74,25 @@ export function gsk_secure_soc_close(my_session_handle: unknown): Promise<number
     handleBox.value = undefined;
     await session.close();
   });
+}
+
+/**
+ * The checked arguments of a read or write, in the order C's checks run. The count is cleared
+ * before anything can fail, so a bad handle never leaves a stale count behind.
+ */
+function transferArguments(
+  handle: unknown,
+  buffer: unknown,
+  bufSize: unknown,
+  amount: unknown,
+  names: readonly [buffer: string, size: string, amount: string],
+  acceptText: boolean,
+): { session: SessionCore; out: Ref<number>; data: Uint8Array; size: number } {
+  clearAmount(amount);
+  const session = sessionOf(handle);
+  const out = box<number>(amount, names[2]);
+  const data = dataBuffer(buffer, names[0], acceptText);
+  return { session, out, data, size: bufferSize(bufSize, data.length, names[1]) };
 }
 
 function clearAmount(amount: unknown): void {

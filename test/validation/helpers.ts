@@ -11,7 +11,7 @@ import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } fr
 import { readFileSync } from "node:fs";
 import { createServer, connect as netConnect, type Server, type Socket } from "node:net";
 import { join } from "node:path";
-import { TLSSocket, connect as tlsConnect, createSecureContext, type SecureContext } from "node:tls";
+import { TLSSocket, connect as tlsConnect, createSecureContext, createServer as createTlsServer, type SecureContext, type TlsOptions } from "node:tls";
 import { expect } from "vitest";
 
 import {
@@ -661,4 +661,27 @@ export async function foreignClientAgainst(serverEnv: OpenedEnv, spec: ForeignSp
 /** The foreign end did not get through: no application data from us, and the connection ended. */
 export function expectForeignRefused(foreign: ForeignResult): void {
   expect({ received: foreign.received, closed: foreign.closed }).toEqual({ received: "", closed: true });
+}
+
+/**
+ * node:tls's own server on 127.0.0.1, as a foreign peer: each connection that completes its
+ * handshake goes to `onSecure`, then gets "ok" and an end. close() drops open connections too.
+ */
+export async function nodeTlsServer(options: TlsOptions, onSecure: (socket: TLSSocket) => void = () => undefined): Promise<{ port: number; close(): Promise<void> }> {
+  const server = createTlsServer(options, (socket) => {
+    onSecure(socket);
+    socket.end("ok");
+  });
+  const sockets = new Set<Socket>();
+  server.on("connection", (s: Socket) => sockets.add(s));
+  server.on("tlsClientError", () => undefined);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }

@@ -5,8 +5,6 @@
  * first read.
  */
 import { readFileSync } from "node:fs";
-import type { Socket } from "node:net";
-import { createServer as createTlsServer, type Server as TlsNodeServer } from "node:tls";
 import { afterEach, describe, expect, it } from "vitest";
 
 import {
@@ -23,7 +21,7 @@ import {
 } from "../../src/index.js";
 import { makeStore, PASSWORD } from "../helpers/stores.js";
 import { pkiPath } from "../fixtures/pki-manifest.js";
-import { TREES, caEntry, customStore, untrustedClientEntry, type Tree } from "./helpers.js";
+import { TREES, caEntry, customStore, nodeTlsServer, untrustedClientEntry, type Tree } from "./helpers.js";
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
@@ -115,17 +113,10 @@ describe.each(TREES)("idiomatic layer, %s tree", (tree) => {
   });
 
   it("an expired server (a node:tls server): connect rejects with 107", async () => {
-    const foreign: TlsNodeServer = createTlsServer({ key: readFileSync(pkiPath(tree, "server-expired.key.pem")), cert: readFileSync(pkiPath(tree, "server-expired.chain.pem")) });
-    const sockets = new Set<Socket>();
-    foreign.on("connection", (s: Socket) => sockets.add(s));
-    foreign.on("tlsClientError", () => undefined);
-    await new Promise<void>((resolve) => foreign.listen(0, "127.0.0.1", resolve));
-    cleanup.push(() => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      foreign.close(() => resolve());
-    }));
+    const foreign = await nodeTlsServer({ key: readFileSync(pkiPath(tree, "server-expired.key.pem")), cert: readFileSync(pkiPath(tree, "server-expired.chain.pem")) });
+    cleanup.push(() => foreign.close());
     const env = await clientEnv(tree);
-    const error = await rejection(env.connect({ host: "127.0.0.1", port: (foreign.address() as { port: number }).port, servername: "localhost" }));
+    const error = await rejection(env.connect({ host: "127.0.0.1", port: foreign.port, servername: "localhost" }));
     expect(error.code).toBe(GSK_KEYFILE_CERT_EXPIRED);
   });
 

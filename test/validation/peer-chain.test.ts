@@ -6,22 +6,14 @@
  * JavaScript objects. Both ends, both ways of building it.
  */
 import { readFileSync } from "node:fs";
-import type { Socket } from "node:net";
-import {
-  connect as tlsConnect,
-  createServer as createTlsServer,
-  type PeerCertificate,
-  type DetailedPeerCertificate,
-  type Server as TlsNodeServer,
-  TLSSocket,
-} from "node:tls";
+import { connect as tlsConnect, type PeerCertificate, type DetailedPeerCertificate, TLSSocket } from "node:tls";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { Environment, type Session } from "../../src/index.js";
 import type { KeyStoreEntry } from "../../src/keystore/types.js";
 import { PASSWORD } from "../helpers/stores.js";
 import { pkiPath } from "../fixtures/pki-manifest.js";
-import { TREES, caCert, caEntry, customStore, leafCert, leafKey, untrustedClientEntry, type Tree } from "./helpers.js";
+import { TREES, caCert, caEntry, customStore, leafCert, leafKey, nodeTlsServer, untrustedClientEntry, type Tree } from "./helpers.js";
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
@@ -35,20 +27,10 @@ function legacyChain(cert: PeerCertificate | DetailedPeerCertificate): string[] 
   return out;
 }
 
-async function nodeServer(options: Parameters<typeof createTlsServer>[0], onSecure: (socket: TLSSocket) => void = () => undefined): Promise<number> {
-  const server: TlsNodeServer = createTlsServer(options, (socket) => {
-    onSecure(socket);
-    socket.end("ok");
-  });
-  const sockets = new Set<Socket>();
-  server.on("connection", (s: Socket) => sockets.add(s));
-  server.on("tlsClientError", () => undefined);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  cleanup.push(() => new Promise<void>((resolve) => {
-    for (const s of sockets) s.destroy();
-    server.close(() => resolve());
-  }));
-  return (server.address() as { port: number }).port;
+async function nodeServer(options: Parameters<typeof nodeTlsServer>[0], onSecure?: (socket: TLSSocket) => void): Promise<number> {
+  const server = await nodeTlsServer(options, onSecure);
+  cleanup.push(() => server.close());
+  return server.port;
 }
 
 /** What a node:tls client trusting `ca` reports for the server on `port`. */
